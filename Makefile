@@ -1,0 +1,68 @@
+# Picket — build, test, benchmark and lint.
+#
+#   make demo    install what is needed, build, scan a real image
+#   make test    install what is needed, run every test (integration included)
+#
+# Integration tests use the machine's Docker Engine and Debian's
+# debootstrap/busybox-static; `deps` installs the Debian packages when run as
+# root and skips them otherwise (the tests then skip with a reason).
+
+GO        ?= go
+BIN       := bin/picket
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+DEB_PKGS  := debootstrap busybox-static time jq
+SHARED    ?= ../shared
+DEMO_IMAGE ?= docker-archive:$(SHARED)/images/alpine-3.10-docker-save.tar.gz
+STATICCHECK_VERSION := 2025.1.1
+
+.PHONY: all build demo test test-short deps bench lint fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/picket
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; tests that need them will skip"; \
+	  else echo "warning: not root, not installing$$missing; tests that need them will skip"; fi; \
+	fi
+
+# The quick start's first command: a real scan of a real image.
+demo: deps build
+	./$(BIN) scan image $(DEMO_IMAGE)
+
+# The quick start's second command, and exactly what .ci/run calls.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	bench/sbom-vs-syft.sh
+	bench/million-files.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	GOBIN=$(CURDIR)/.bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	.bin/staticcheck ./...
+
+# Longer fuzzing of every parser of untrusted input (FUZZTIME each).
+FUZZTIME ?= 30s
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/{f[n++]=$$1} /^ok/{for(i=0;i<n;i++)print $$2":"f[i]; n=0}'); do \
+	  echo "== $${t%%:*} $${t#*:}"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
+	done
+
+clean:
+	rm -rf bin .bin .bench

@@ -1,0 +1,19 @@
+// Package all links every analyzer into the binary: import it for effect.
+package all
+
+import (
+	_ "github.com/picket-cdr/picket/internal/analyzer/apk"       // apk packages
+	_ "github.com/picket-cdr/picket/internal/analyzer/apkfiles"  // apk file ownership
+	_ "github.com/picket-cdr/picket/internal/analyzer/dotnet"    // .NET deps.json
+	_ "github.com/picket-cdr/picket/internal/analyzer/dpkg"      // Debian packages
+	_ "github.com/picket-cdr/picket/internal/analyzer/dpkgfiles" // dpkg file ownership
+	_ "github.com/picket-cdr/picket/internal/analyzer/gobinary"  // Go binaries
+	_ "github.com/picket-cdr/picket/internal/analyzer/java"      // Java archives
+	_ "github.com/picket-cdr/picket/internal/analyzer/npm"       // npm packages
+	_ "github.com/picket-cdr/picket/internal/analyzer/osrelease" // distro identification
+	_ "github.com/picket-cdr/picket/internal/analyzer/php"       // composer.lock
+	_ "github.com/picket-cdr/picket/internal/analyzer/python"    // Python packages
+	_ "github.com/picket-cdr/picket/internal/analyzer/rpm"       // RPM packages
+	_ "github.com/picket-cdr/picket/internal/analyzer/ruby"      // Ruby gems
+	_ "github.com/picket-cdr/picket/internal/analyzer/rust"      // cargo-auditable binaries
+)

@@ -1,0 +1,158 @@
+// Package analyzer is the contract between Picket's layer walker and the
+// analyzers that look at files. Each analyzer lives in its own package under
+// internal/analyzer/ and registers itself from init(); internal/analyzer/all
+// imports them all. The walker asks every analyzer whether it needs a file
+// (by path and metadata only), reads each needed file once, and hands the
+// same content to every analyzer that asked for it.
+//
+// Results must depend only on the file given, never on other layers, so that
+// they can be cached per layer diff id and analyzer version.
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/picket-cdr/picket/internal/finding"
+	"github.com/picket-cdr/picket/internal/inventory"
+)
+
+// Content is a file's bytes with random access, as archives and binaries
+// need. It is valid only during Analyze.
+type Content interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	Size() int64
+}
+
+// Input is one file handed to an analyzer.
+type Input struct {
+	// Path is absolute inside the image ("/var/lib/dpkg/status").
+	Path    string
+	Info    fs.FileInfo
+	Content Content
+}
+
+// Ownership says that an OS package installed the listed paths.
+type Ownership struct {
+	Owner string   `json:"owner"` // "deb:python3-requests", "apk:musl", "rpm:bash"
+	Paths []string `json:"paths"` // absolute paths as the package database lists them
+}
+
+// Result is what an analyzer learned from one file.
+type Result struct {
+	Packages []*inventory.Package `json:"packages,omitempty"`
+	Findings []*finding.Finding   `json:"findings,omitempty"`
+	// Facts are key/value data other stages use (os-release fields, ...).
+	Facts map[string]string `json:"facts,omitempty"`
+	// Owned lists files installed by OS packages, to tell packaged files
+	// from files dropped into the image by other means.
+	Owned []Ownership `json:"owned,omitempty"`
+}
+
+// Empty reports whether the result carries nothing.
+func (r *Result) Empty() bool {
+	return r == nil || len(r.Packages) == 0 && len(r.Findings) == 0 && len(r.Facts) == 0 && len(r.Owned) == 0
+}
+
+// Analyzer looks at individual files.
+type Analyzer interface {
+	// Name is unique and stable ("dpkg", "gobinary"); it keys caches.
+	Name() string
+	// Version must change whenever results for the same input change.
+	Version() int
+	// Required decides from path and metadata alone whether the analyzer
+	// wants the file. It must be cheap: it runs for every file of every layer.
+	Required(path string, info fs.FileInfo) bool
+	// Analyze inspects one file. Errors are reported per file and never stop
+	// the scan; an analyzer must not panic on hostile input.
+	Analyze(ctx context.Context, in *Input) (*Result, error)
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Analyzer{}
+)
+
+// Register adds an analyzer. It panics on duplicate names: that is a
+// programming error caught by any test.
+func Register(a Analyzer) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[a.Name()]; dup {
+		panic(fmt.Sprintf("analyzer: %q registered twice", a.Name()))
+	}
+	registry[a.Name()] = a
+}
+
+// All returns the registered analyzers sorted by name.
+func All() []Analyzer {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Analyzer, 0, len(registry))
+	for _, a := range registry {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// Select returns the registered analyzers named in enable (all when empty)
+// minus those in disable. Unknown names are an error.
+func Select(enable, disable []string) ([]Analyzer, error) {
+	all := All()
+	byName := make(map[string]Analyzer, len(all))
+	for _, a := range all {
+		byName[a.Name()] = a
+	}
+	for _, n := range append(append([]string{}, enable...), disable...) {
+		if _, ok := byName[n]; !ok {
+			return nil, fmt.Errorf("analyzer: unknown analyzer %q (known: %s)", n, strings.Join(Names(all), ", "))
+		}
+	}
+	off := map[string]bool{}
+	for _, n := range disable {
+		off[n] = true
+	}
+	var out []Analyzer
+	if len(enable) == 0 {
+		for _, a := range all {
+			if !off[a.Name()] {
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
+	for _, n := range enable {
+		if !off[n] {
+			out = append(out, byName[n])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
+// Names lists analyzer names.
+func Names(as []Analyzer) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Name()
+	}
+	return out
+}
+
+// Fingerprint identifies a set of analyzers and their versions, for cache keys.
+func Fingerprint(as []Analyzer) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = fmt.Sprintf("%s@%d", a.Name(), a.Version())
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}

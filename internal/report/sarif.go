@@ -1,0 +1,373 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/picket-cdr/picket/internal/finding"
+)
+
+// SARIF identifiers written by writeSARIF.
+const (
+	sarifSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
+	sarifVersion = "2.1.0"
+	// sarifFingerprint keys the partial fingerprint Picket computes, versioned
+	// so a future change of inputs does not collide with old values.
+	sarifFingerprint = "picketFindingHash/v1"
+)
+
+// The SARIF 2.1.0 subset Picket writes. Field names follow the OASIS
+// specification; optional fields are omitted when empty.
+type (
+	sarifLog struct {
+		Schema  string     `json:"$schema"`
+		Version string     `json:"version"`
+		Runs    []sarifRun `json:"runs"`
+	}
+	sarifRun struct {
+		Tool       sarifTool      `json:"tool"`
+		Results    []sarifResult  `json:"results"`
+		Properties map[string]any `json:"properties,omitempty"`
+	}
+	sarifTool struct {
+		Driver sarifDriver `json:"driver"`
+	}
+	sarifDriver struct {
+		Name    string      `json:"name"`
+		Version string      `json:"version,omitempty"`
+		Rules   []sarifRule `json:"rules"`
+	}
+	sarifRule struct {
+		ID                   string              `json:"id"`
+		ShortDescription     *sarifMessage       `json:"shortDescription,omitempty"`
+		FullDescription      *sarifMessage       `json:"fullDescription,omitempty"`
+		Help                 *sarifMessage       `json:"help,omitempty"`
+		HelpURI              string              `json:"helpUri,omitempty"`
+		DefaultConfiguration *sarifConfiguration `json:"defaultConfiguration,omitempty"`
+		Properties           sarifRuleProperties `json:"properties"`
+	}
+	sarifConfiguration struct {
+		Level string `json:"level"`
+	}
+	sarifRuleProperties struct {
+		// SecuritySeverity is the GitHub code-scanning score, a number
+		// between 0.0 and 10.0 written as a string as GitHub documents it.
+		SecuritySeverity string   `json:"security-severity,omitempty"`
+		Tags             []string `json:"tags"`
+	}
+	sarifMessage struct {
+		Text string `json:"text"`
+	}
+	sarifResult struct {
+		RuleID              string            `json:"ruleId"`
+		RuleIndex           int               `json:"ruleIndex"`
+		Level               string            `json:"level"`
+		Message             sarifMessage      `json:"message"`
+		Locations           []sarifLocation   `json:"locations"`
+		PartialFingerprints map[string]string `json:"partialFingerprints"`
+		Properties          map[string]any    `json:"properties,omitempty"`
+	}
+	sarifLocation struct {
+		PhysicalLocation sarifPhysicalLocation  `json:"physicalLocation"`
+		LogicalLocations []sarifLogicalLocation `json:"logicalLocations,omitempty"`
+	}
+	sarifPhysicalLocation struct {
+		ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+		Region           *sarifRegion          `json:"region,omitempty"`
+	}
+	sarifArtifactLocation struct {
+		URI string `json:"uri"`
+	}
+	sarifRegion struct {
+		StartLine int `json:"startLine"`
+	}
+	sarifLogicalLocation struct {
+		Name               string `json:"name"`
+		FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
+		Kind               string `json:"kind"`
+	}
+)
+
+// writeSARIF renders the findings as one SARIF 2.1.0 run. Each distinct rule
+// id becomes a rule; each finding a result located at its path inside the
+// image (or, without a path, at the target), with the layer it came from as
+// a logical location and in the result properties.
+func writeSARIF(w io.Writer, r *Report, opts Options) error {
+	fs := sortedFindings(r)
+	rules, index := sarifRules(fs)
+
+	results := make([]sarifResult, 0, len(fs))
+	for _, f := range fs {
+		results = append(results, sarifResultFor(r, f, index[f.RuleID]))
+	}
+
+	run := sarifRun{
+		Tool: sarifTool{Driver: sarifDriver{
+			Name:    "picket",
+			Version: toolVersion(r, opts),
+			Rules:   rules,
+		}},
+		Results:    results,
+		Properties: sarifRunProperties(r),
+	}
+	log := sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}}
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(log); err != nil {
+		return err
+	}
+	return writeBuffered(w, &buf)
+}
+
+// sarifRules builds one rule per distinct rule id, sorted by id, and the
+// index of each id in the result. A rule takes its texts from the most
+// severe of its findings and its tags from all of them.
+func sarifRules(fs []*finding.Finding) ([]sarifRule, map[string]int) {
+	byID := map[string][]*finding.Finding{}
+	var ids []string
+	for _, f := range fs {
+		if _, ok := byID[f.RuleID]; !ok {
+			ids = append(ids, f.RuleID)
+		}
+		byID[f.RuleID] = append(byID[f.RuleID], f)
+	}
+	slices.Sort(ids)
+
+	rules := make([]sarifRule, 0, len(ids))
+	index := make(map[string]int, len(ids))
+	for i, id := range ids {
+		group := byID[id] // sorted, so group[0] is the most severe
+		top := group[0]
+		rule := sarifRule{
+			ID:                   sarifRuleID(id),
+			DefaultConfiguration: &sarifConfiguration{Level: sarifLevel(top.Severity)},
+			Properties: sarifRuleProperties{
+				SecuritySeverity: securitySeverity(top.Severity),
+				Tags:             sarifTags(group),
+			},
+		}
+		title := firstNonEmpty(group, func(f *finding.Finding) string { return f.Title })
+		if title == "" {
+			title = rule.ID
+		}
+		rule.ShortDescription = &sarifMessage{Text: title}
+		if d := firstNonEmpty(group, func(f *finding.Finding) string { return f.Description }); d != "" {
+			rule.FullDescription = &sarifMessage{Text: d}
+		}
+		if rem := firstNonEmpty(group, func(f *finding.Finding) string { return f.Remediation }); rem != "" {
+			rule.Help = &sarifMessage{Text: rem}
+		}
+		for _, f := range group {
+			if u := firstHTTPURL(f.References); u != "" {
+				rule.HelpURI = u
+				break
+			}
+		}
+		rules = append(rules, rule)
+		index[id] = i
+	}
+	return rules, index
+}
+
+// sarifResultFor converts one finding.
+func sarifResultFor(r *Report, f *finding.Finding, ruleIndex int) sarifResult {
+	msg := f.Title
+	if msg == "" {
+		msg = sarifRuleID(f.RuleID)
+	}
+	uri := findingLocationPath(f)
+	if uri == "" {
+		uri = cmp.Or(f.Target, f.Location.Image, r.Target.Name, "image")
+	}
+	loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{
+		ArtifactLocation: sarifArtifactLocation{URI: uriReference(uri)},
+	}}
+	if f.Location.Line > 0 {
+		loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Location.Line}
+	}
+
+	props := map[string]any{
+		"kind":     string(f.Kind),
+		"severity": f.Severity.String(),
+	}
+	if f.Location.LayerIndex != nil {
+		props["layerIndex"] = *f.Location.LayerIndex
+	}
+	if f.Location.LayerDiffID != "" {
+		props["layerDiffId"] = f.Location.LayerDiffID
+		name := f.Location.LayerDiffID
+		if f.Location.LayerIndex != nil {
+			name = "layer " + strconv.Itoa(*f.Location.LayerIndex) + " " + name
+		}
+		loc.LogicalLocations = []sarifLogicalLocation{{
+			Name:               f.Location.LayerDiffID,
+			FullyQualifiedName: name,
+			Kind:               "layer",
+		}}
+	}
+	if img := cmp.Or(f.Location.ImageID, r.Target.ImageID); img != "" {
+		props["imageId"] = img
+	}
+	if f.Location.Container != "" {
+		props["container"] = f.Location.Container
+	}
+	if f.Location.Host != "" {
+		props["host"] = f.Location.Host
+	}
+	if f.Location.PID != 0 {
+		props["pid"] = f.Location.PID
+	}
+	// Secret evidence stays out of SARIF, which is typically uploaded to a
+	// shared dashboard, even though scanners redact it.
+	if f.Evidence != "" && f.Kind != finding.KindSecret {
+		props["evidence"] = f.Evidence
+	}
+	if len(f.Attributes) > 0 {
+		props["attributes"] = f.Attributes
+	}
+
+	return sarifResult{
+		RuleID:              sarifRuleID(f.RuleID),
+		RuleIndex:           ruleIndex,
+		Level:               sarifLevel(f.Severity),
+		Message:             sarifMessage{Text: msg},
+		Locations:           []sarifLocation{loc},
+		PartialFingerprints: map[string]string{sarifFingerprint: findingHash(f)},
+		Properties:          props,
+	}
+}
+
+// sarifRunProperties describes the scanned target on the run.
+func sarifRunProperties(r *Report) map[string]any {
+	t := r.Target
+	props := map[string]any{}
+	for k, v := range map[string]string{
+		"target":       t.Name,
+		"targetKind":   t.Kind,
+		"imageId":      t.ImageID,
+		"digest":       t.Digest,
+		"os":           t.OS,
+		"architecture": t.Architecture,
+		"distro":       distroName(t.Distro),
+	} {
+		if v != "" {
+			props[k] = v
+		}
+	}
+	if len(t.RepoTags) > 0 {
+		props["repoTags"] = t.RepoTags
+	}
+	if len(props) == 0 {
+		return nil
+	}
+	return props
+}
+
+// sarifRuleID is the rule id SARIF sees; results need a non-empty one.
+func sarifRuleID(id string) string {
+	if id == "" {
+		return "picket/unknown-rule"
+	}
+	return id
+}
+
+// sarifLevel maps a severity to a SARIF result level.
+func sarifLevel(s finding.Severity) string {
+	switch s {
+	case finding.Critical, finding.High:
+		return "error"
+	case finding.Medium:
+		return "warning"
+	default:
+		return "note"
+	}
+}
+
+// securitySeverity is the GitHub code-scanning score for a severity, or ""
+// for severities that carry none (INFO, UNKNOWN).
+func securitySeverity(s finding.Severity) string {
+	switch s {
+	case finding.Critical:
+		return "9.5"
+	case finding.High:
+		return "8.0"
+	case finding.Medium:
+		return "5.5"
+	case finding.Low:
+		return "2.0"
+	}
+	return ""
+}
+
+// sarifTags is "security", the findings' kinds and their tags, sorted and
+// de-duplicated.
+func sarifTags(group []*finding.Finding) []string {
+	tags := []string{"security"}
+	for _, f := range group {
+		if f.Kind != "" {
+			tags = append(tags, string(f.Kind))
+		}
+		tags = append(tags, f.Tags...)
+	}
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	return slices.DeleteFunc(tags, func(t string) bool { return t == "" })
+}
+
+// findingHash fingerprints a finding from the facts that identify it, so
+// code-scanning services can track it across scans.
+func findingHash(f *finding.Finding) string {
+	h := sha256.New()
+	for _, s := range []string{string(f.Kind), f.RuleID, f.Target, f.Location.String(), f.Location.LayerDiffID, f.Title} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	keys := make([]string, 0, len(f.Attributes))
+	for k := range f.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		h.Write([]byte(k + "=" + f.Attributes[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// uriReference escapes p (a slash-separated path or a target name) as a
+// relative URI reference. A first segment with a colon ("alpine:3.19") is
+// prefixed with "./" so it cannot be read as a URI scheme.
+func uriReference(p string) string {
+	u := url.URL{Path: p}
+	return u.String()
+}
+
+// firstHTTPURL returns the first http(s) URL in refs, or "".
+func firstHTTPURL(refs []string) string {
+	for _, ref := range refs {
+		if u, err := url.Parse(ref); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+			return ref
+		}
+	}
+	return ""
+}
+
+// firstNonEmpty returns the first non-empty field of the findings.
+func firstNonEmpty(fs []*finding.Finding, field func(*finding.Finding) string) string {
+	for _, f := range fs {
+		if s := field(f); s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,360 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/picket-cdr/picket/internal/finding"
+)
+
+// No SARIF 2.1.0 JSON schema exists in this module's dependencies or the
+// local module cache, so validateSARIF checks, by hand, the SARIF 2.1.0
+// constraints on everything Picket writes: required properties, allowed
+// properties (the schema forbids additional ones on these objects),
+// enumerations, value ranges and the rule/result cross references.
+
+// Properties SARIF 2.1.0 allows on each object Picket writes.
+var sarifAllowed = map[string][]string{
+	"log":                    {"$schema", "version", "runs", "inlineExternalProperties", "properties"},
+	"run":                    {"tool", "invocations", "conversion", "language", "versionControlProvenance", "originalUriBaseIds", "artifacts", "logicalLocations", "graphs", "results", "automationDetails", "runAggregates", "baselineGuid", "redactionTokens", "defaultEncoding", "defaultSourceLanguage", "newlineSequences", "columnKind", "externalPropertyFileReferences", "threadFlowLocations", "taxonomies", "addresses", "translations", "policies", "webRequests", "webResponses", "specialLocations", "properties"},
+	"tool":                   {"driver", "extensions", "properties"},
+	"toolComponent":          {"guid", "name", "organization", "product", "productSuite", "shortDescription", "fullDescription", "fullName", "version", "semanticVersion", "dottedQuadFileVersion", "releaseDateUtc", "downloadUri", "informationUri", "globalMessageStrings", "notifications", "rules", "taxa", "locations", "language", "contents", "isComprehensive", "localizedDataSemanticVersion", "minimumRequiredLocalizedDataSemanticVersion", "associatedComponent", "translationMetadata", "supportedTaxonomies", "properties"},
+	"reportingDescriptor":    {"id", "deprecatedIds", "guid", "deprecatedGuids", "name", "deprecatedNames", "shortDescription", "fullDescription", "messageStrings", "defaultConfiguration", "helpUri", "help", "relationships", "properties"},
+	"reportingConfiguration": {"enabled", "level", "rank", "parameters", "properties"},
+	"multiformatMessage":     {"text", "markdown", "properties"},
+	"message":                {"text", "markdown", "id", "arguments", "properties"},
+	"result":                 {"ruleId", "ruleIndex", "rule", "kind", "level", "message", "analysisTarget", "locations", "guid", "correlationGuid", "occurrenceCount", "partialFingerprints", "fingerprints", "stacks", "codeFlows", "graphs", "graphTraversals", "relatedLocations", "suppressions", "baselineState", "rank", "attachments", "hostedViewerUri", "workItemUris", "provenance", "fixes", "taxa", "webRequest", "webResponse", "properties"},
+	"location":               {"id", "physicalLocation", "logicalLocations", "message", "annotations", "relationships", "properties"},
+	"physicalLocation":       {"address", "artifactLocation", "region", "contextRegion", "properties"},
+	"artifactLocation":       {"uri", "uriBaseId", "index", "description", "properties"},
+	"region":                 {"startLine", "startColumn", "endLine", "endColumn", "charOffset", "charLength", "byteOffset", "byteLength", "snippet", "message", "sourceLanguage", "properties"},
+	"logicalLocation":        {"name", "index", "fullyQualifiedName", "decoratedName", "parentIndex", "kind", "properties"},
+}
+
+var sarifLevels = []string{"none", "note", "warning", "error"}
+
+type sarifChecker struct{ errs []string }
+
+func (c *sarifChecker) errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+// obj checks v is an object of the given SARIF type with only allowed
+// properties, and returns it.
+func (c *sarifChecker) obj(where, typ string, v any) map[string]any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.errorf("%s: %T, want object", where, v)
+		return map[string]any{}
+	}
+	for k := range m {
+		if !slices.Contains(sarifAllowed[typ], k) {
+			c.errorf("%s: property %q not allowed on %s", where, k, typ)
+		}
+	}
+	if props, ok := m["properties"]; ok {
+		c.propertyBag(where+".properties", props)
+	}
+	return m
+}
+
+// propertyBag checks a property bag: an object whose optional tags are
+// unique strings.
+func (c *sarifChecker) propertyBag(where string, v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.errorf("%s: %T, want object", where, v)
+		return
+	}
+	if tags, ok := m["tags"]; ok {
+		list, ok := tags.([]any)
+		if !ok {
+			c.errorf("%s.tags: %T, want array", where, tags)
+			return
+		}
+		seen := map[any]bool{}
+		for _, tag := range list {
+			if _, ok := tag.(string); !ok || seen[tag] {
+				c.errorf("%s.tags: %v is not a unique string", where, tag)
+			}
+			seen[tag] = true
+		}
+	}
+}
+
+// text checks a message-like object has non-empty text.
+func (c *sarifChecker) text(where, typ string, v any) {
+	if s, _ := c.obj(where, typ, v)["text"].(string); s == "" {
+		c.errorf("%s.text missing or empty", where)
+	}
+}
+
+// validateSARIF returns the problems found in a SARIF 2.1.0 log.
+func validateSARIF(data []byte) []string {
+	c := &sarifChecker{}
+	var raw any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return []string{"not JSON: " + err.Error()}
+	}
+	log := c.obj("log", "log", raw)
+	if log["version"] != "2.1.0" {
+		c.errorf("version = %v, want 2.1.0", log["version"])
+	}
+	if log["$schema"] != "https://json.schemastore.org/sarif-2.1.0.json" {
+		c.errorf("$schema = %v", log["$schema"])
+	}
+	runs, _ := log["runs"].([]any)
+	if len(runs) != 1 {
+		c.errorf("%d runs, want 1", len(runs))
+	}
+	for ri, rawRun := range runs {
+		where := fmt.Sprintf("runs[%d]", ri)
+		run := c.obj(where, "run", rawRun)
+		tool := c.obj(where+".tool", "tool", run["tool"])
+		driver := c.obj(where+".tool.driver", "toolComponent", tool["driver"])
+		if driver["name"] != "picket" {
+			c.errorf("%s.tool.driver.name = %v, want picket", where, driver["name"])
+		}
+		rules, _ := driver["rules"].([]any)
+		var ruleIDs []string
+		for i, rawRule := range rules {
+			rw := fmt.Sprintf("%s.tool.driver.rules[%d]", where, i)
+			rule := c.obj(rw, "reportingDescriptor", rawRule)
+			id, _ := rule["id"].(string)
+			if id == "" || slices.Contains(ruleIDs, id) {
+				c.errorf("%s: id %q empty or duplicate", rw, id)
+			}
+			ruleIDs = append(ruleIDs, id)
+			for _, k := range []string{"shortDescription", "fullDescription", "help"} {
+				if v, ok := rule[k]; ok {
+					c.text(rw+"."+k, "multiformatMessage", v)
+				}
+			}
+			if hu, ok := rule["helpUri"].(string); ok {
+				if u, err := url.Parse(hu); err != nil || !u.IsAbs() {
+					c.errorf("%s.helpUri %q is not an absolute URI", rw, hu)
+				}
+			}
+			if dc, ok := rule["defaultConfiguration"]; ok {
+				lvl := c.obj(rw+".defaultConfiguration", "reportingConfiguration", dc)["level"]
+				if !slices.Contains(sarifLevels, fmt.Sprint(lvl)) {
+					c.errorf("%s.defaultConfiguration.level %v not allowed", rw, lvl)
+				}
+			}
+			if props, ok := rule["properties"].(map[string]any); ok {
+				if ss, ok := props["security-severity"]; ok {
+					f, err := strconv.ParseFloat(fmt.Sprint(ss), 64)
+					if err != nil || f < 0 || f > 10 {
+						c.errorf("%s: security-severity %v is not a score in [0, 10]", rw, ss)
+					}
+				}
+			}
+		}
+
+		results, ok := run["results"].([]any)
+		if !ok {
+			c.errorf("%s.results missing", where)
+		}
+		for i, rawRes := range results {
+			rw := fmt.Sprintf("%s.results[%d]", where, i)
+			res := c.obj(rw, "result", rawRes)
+			c.text(rw+".message", "message", res["message"])
+			id, _ := res["ruleId"].(string)
+			idx, err := strconv.Atoi(fmt.Sprint(res["ruleIndex"]))
+			if err != nil || idx < 0 || idx >= len(ruleIDs) || ruleIDs[idx] != id {
+				c.errorf("%s: ruleId %q and ruleIndex %v disagree", rw, id, res["ruleIndex"])
+			}
+			if lvl := fmt.Sprint(res["level"]); !slices.Contains(sarifLevels, lvl) {
+				c.errorf("%s.level %q not allowed", rw, lvl)
+			}
+			if fps, ok := res["partialFingerprints"].(map[string]any); ok {
+				for k, v := range fps {
+					if _, isStr := v.(string); !isStr {
+						c.errorf("%s.partialFingerprints[%s] is %T, want string", rw, k, v)
+					}
+				}
+			}
+			locs, _ := res["locations"].([]any)
+			if len(locs) == 0 {
+				c.errorf("%s has no locations", rw)
+			}
+			for j, rawLoc := range locs {
+				lw := fmt.Sprintf("%s.locations[%d]", rw, j)
+				loc := c.obj(lw, "location", rawLoc)
+				phys := c.obj(lw+".physicalLocation", "physicalLocation", loc["physicalLocation"])
+				art := c.obj(lw+".physicalLocation.artifactLocation", "artifactLocation", phys["artifactLocation"])
+				uri, _ := art["uri"].(string)
+				if u, err := url.Parse(uri); uri == "" || err != nil || u.Scheme != "" || strings.HasPrefix(uri, "/") {
+					c.errorf("%s: uri %q is not a relative reference without leading slash", lw, uri)
+				}
+				if reg, ok := phys["region"]; ok {
+					line, err := strconv.Atoi(fmt.Sprint(c.obj(lw+".region", "region", reg)["startLine"]))
+					if err != nil || line < 1 {
+						c.errorf("%s: region.startLine %v must be >= 1", lw, line)
+					}
+				}
+				lls, _ := loc["logicalLocations"].([]any)
+				for k, ll := range lls {
+					c.obj(fmt.Sprintf("%s.logicalLocations[%d]", lw, k), "logicalLocation", ll)
+				}
+			}
+		}
+	}
+	return c.errs
+}
+
+func TestSARIFValid(t *testing.T) {
+	noRule := fixture()
+	noRule.Findings = append(noRule.Findings,
+		&finding.Finding{Kind: finding.KindScan, Severity: finding.Unknown},
+		&finding.Finding{Kind: finding.KindRuntime, Severity: finding.Low, RuleID: "PKT-RT-1", Location: finding.Location{Host: "node-1", Container: "c0ffee", PID: 42}},
+		&finding.Finding{Kind: finding.KindSecret, Severity: finding.High, RuleID: "aws-access-key-id", Location: finding.Location{Path: "/weird path/ü:x.txt", Line: 3}},
+	)
+	tests := []struct {
+		name string
+		r    *Report
+	}{
+		{"fixture", fixture()},
+		{"empty", &Report{}},
+		{"edge cases", noRule},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := render(t, FormatSARIF, tt.r, Options{})
+			if errs := validateSARIF(out); len(errs) > 0 {
+				t.Fatalf("SARIF output is not valid:\n  %s\n%s", strings.Join(errs, "\n  "), out)
+			}
+		})
+	}
+}
+
+// TestSARIFValidatorRejects proves the structural validation is live.
+func TestSARIFValidatorRejects(t *testing.T) {
+	good := render(t, FormatSARIF, fixture(), Options{})
+	run := func(m map[string]any) map[string]any { return m["runs"].([]any)[0].(map[string]any) }
+	result := func(m map[string]any) map[string]any { return run(m)["results"].([]any)[0].(map[string]any) }
+	breakages := map[string]func(m map[string]any){
+		"no version":       func(m map[string]any) { delete(m, "version") },
+		"no driver name":   func(m map[string]any) { delete(run(m)["tool"].(map[string]any)["driver"].(map[string]any), "name") },
+		"no message text":  func(m map[string]any) { result(m)["message"] = map[string]any{} },
+		"bad level":        func(m map[string]any) { result(m)["level"] = "fatal" },
+		"wrong rule index": func(m map[string]any) { result(m)["ruleIndex"] = 1 },
+		"unknown property": func(m map[string]any) { result(m)["severity"] = "HIGH" },
+		"absolute uri": func(m map[string]any) {
+			result(m)["locations"].([]any)[0].(map[string]any)["physicalLocation"].(map[string]any)["artifactLocation"] = map[string]any{"uri": "/etc/passwd"}
+		},
+	}
+	for name, breakIt := range breakages {
+		t.Run(name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(good, &m); err != nil {
+				t.Fatal(err)
+			}
+			breakIt(m)
+			bad, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := validateSARIF(bad); len(errs) == 0 {
+				t.Fatal("broken log passed validation")
+			}
+		})
+	}
+}
+
+func TestSARIFContents(t *testing.T) {
+	var log sarifLog
+	if err := json.Unmarshal(render(t, FormatSARIF, fixture(), Options{ToolVersion: "3.1.4"}), &log); err != nil {
+		t.Fatal(err)
+	}
+	driver := log.Runs[0].Tool.Driver
+	if driver.Version != "3.1.4" {
+		t.Errorf("driver version = %q", driver.Version)
+	}
+	rules := map[string]sarifRule{}
+	for _, r := range driver.Rules {
+		rules[r.ID] = r
+	}
+	for id, want := range map[string]string{"aws-access-key-id": "9.5", "CVE-2024-0727": "8.0", "PKT-IMG-001": "5.5", "PKT-SCAN-002": ""} {
+		if got := rules[id].Properties.SecuritySeverity; got != want {
+			t.Errorf("rule %s security-severity = %q, want %q", id, got, want)
+		}
+	}
+	if h := rules["CVE-2024-0727"].Help; h == nil || h.Text != "Upgrade libssl3 to 3.0.13-1~deb12u1 or later." {
+		t.Errorf("CVE rule help = %+v, want the remediation", h)
+	}
+
+	byRule := map[string]sarifResult{}
+	for _, r := range log.Runs[0].Results {
+		byRule[r.RuleID] = r
+	}
+	levels := map[string]string{"aws-access-key-id": "error", "CVE-2024-0727": "error", "PKT-IMG-001": "warning", "PKT-SCAN-002": "note"}
+	for id, want := range levels {
+		if got := byRule[id].Level; got != want {
+			t.Errorf("result %s level = %q, want %q", id, got, want)
+		}
+	}
+	secret := byRule["aws-access-key-id"]
+	phys := secret.Locations[0].PhysicalLocation
+	if phys.ArtifactLocation.URI != "app/config/settings.yaml" || phys.Region == nil || phys.Region.StartLine != 12 {
+		t.Errorf("secret location = %+v", phys)
+	}
+	if secret.Properties["layerDiffId"] != fixtureLayer2 {
+		t.Errorf("secret layerDiffId = %v", secret.Properties["layerDiffId"])
+	}
+	if _, ok := secret.Properties["evidence"]; ok {
+		t.Error("secret evidence leaked into SARIF")
+	}
+	if uri := byRule["PKT-IMG-001"].Locations[0].PhysicalLocation.ArtifactLocation.URI; uri != "registry.example.com/shop/api:1.4.2" {
+		t.Errorf("path-less finding uri = %q, want the target name", uri)
+	}
+	if r := byRule["PKT-IMG-001"]; r.Locations[0].PhysicalLocation.Region != nil {
+		t.Error("region written for a finding without a line")
+	}
+}
+
+func TestSARIFLevels(t *testing.T) {
+	tests := []struct {
+		sev   finding.Severity
+		level string
+		score string
+	}{
+		{finding.Critical, "error", "9.5"},
+		{finding.High, "error", "8.0"},
+		{finding.Medium, "warning", "5.5"},
+		{finding.Low, "note", "2.0"},
+		{finding.Info, "note", ""},
+		{finding.Unknown, "note", ""},
+		{finding.Severity(42), "note", ""},
+	}
+	for _, tt := range tests {
+		if got := sarifLevel(tt.sev); got != tt.level {
+			t.Errorf("sarifLevel(%v) = %q, want %q", tt.sev, got, tt.level)
+		}
+		if got := securitySeverity(tt.sev); got != tt.score {
+			t.Errorf("securitySeverity(%v) = %q, want %q", tt.sev, got, tt.score)
+		}
+	}
+}
+
+func TestURIReference(t *testing.T) {
+	tests := map[string]string{
+		"usr/lib/os-release":  "usr/lib/os-release",
+		"alpine:3.19":         "./alpine:3.19",
+		"docker.io/x/y:1":     "docker.io/x/y:1",
+		"dir with space/f#1?": "dir%20with%20space/f%231%3F",
+	}
+	for in, want := range tests {
+		if got := uriReference(in); got != want {
+			t.Errorf("uriReference(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
