@@ -27,7 +27,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[ -f go.mod ] && [ -d bench ] || { echo "sbom-vs-syft: cannot find the repository root" >&2; exit 2; }
+if [ ! -f go.mod ] || [ ! -d bench ]; then echo "sbom-vs-syft: cannot find the repository root" >&2; exit 2; fi
 
 RUNS=${RUNS:-3}
 TOOLS=${TOOLS:-"picket syft"}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	_ "github.com/picket-cdr/picket/internal/analyzer/all" // register analyzers
@@ -24,7 +25,15 @@ const (
 // errPolicy marks a failed policy gate: exit 1, not 2.
 var errPolicy = errors.New("policy failed")
 
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set:
+// scans stream, so a tight limit only makes the collector run sooner on
+// images with millions of files instead of letting the heap double.
+const defaultMemoryLimit = 200 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := newRootCmd()

@@ -94,13 +94,13 @@ func CleanName(name string) (string, bool) {
 	if name == "" || strings.ContainsRune(name, 0) {
 		return "", false
 	}
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return "", false
-		}
+	if hasDotDot(name) {
+		return "", false
 	}
-	p := path.Clean("/" + name)
-	return p, true
+	if isClean(name) {
+		return "/" + name, true
+	}
+	return path.Clean("/" + name), true
 }
 
 // parent returns the parent directory of an absolute clean path.
@@ -114,4 +114,35 @@ func ancestors(p string, fn func(string) bool) {
 			return
 		}
 	}
+}
+
+// hasDotDot reports whether a slash-separated name has a ".." component.
+func hasDotDot(name string) bool {
+	for i := 0; ; {
+		j := strings.IndexByte(name[i:], '/')
+		end := len(name)
+		if j >= 0 {
+			end = i + j
+		}
+		if name[i:end] == ".." {
+			return true
+		}
+		if j < 0 {
+			return false
+		}
+		i = end + 1
+	}
+}
+
+// isClean reports whether "/"+name is already clean: the common case of a
+// relative name without "//", "." components or a trailing slash.
+func isClean(name string) bool {
+	if name == "" || name[0] == '/' || name[len(name)-1] == '/' {
+		return false
+	}
+	if name == "." || strings.HasPrefix(name, "./") || strings.Contains(name, "//") ||
+		strings.Contains(name, "/./") || strings.HasSuffix(name, "/.") {
+		return false
+	}
+	return true
 }

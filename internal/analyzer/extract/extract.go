@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 	"sync"
 	"testing/fstest"
@@ -126,7 +125,8 @@ func (a *Adapter) Analyze(ctx context.Context, in *analyzer.Input) (res *analyze
 	return out, nil
 }
 
-func rel(p string) string { return strings.TrimPrefix(path.Clean("/"+p), "/") }
+// rel turns Picket's clean absolute paths into scalibr's root-relative ones.
+func rel(p string) string { return strings.TrimPrefix(p, "/") }
 
 type fileAPI struct {
 	path string
