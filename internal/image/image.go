@@ -68,6 +68,11 @@ type WalkOptions struct {
 	// Skip reports layers whose analysis is already cached; they are not
 	// opened when the source can tell the layer before reading it.
 	Skip func(l LayerInfo) bool
+	// Cached reports, without side effects, whether a layer's analysis is
+	// cached; Config returns a cached image config by image id. Together
+	// they let a source skip reading an image whose layers are all cached.
+	Cached func(l LayerInfo) bool
+	Config func(imageID string) []byte
 }
 
 // Image is an opened image.

@@ -2,9 +2,11 @@ package scan
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/picket-cdr/picket/internal/cache"
 	"github.com/picket-cdr/picket/internal/image"
 	"github.com/picket-cdr/picket/internal/inventory"
 	"github.com/picket-cdr/picket/internal/report"
@@ -93,5 +95,28 @@ func checkBookworm(t *testing.T, rep *report.Report, want []testimage.DpkgPackag
 		if p.PURL == "" {
 			t.Errorf("%s: no purl", l.key)
 		}
+	}
+}
+
+// TestDaemonRescanFromCache checks that an image whose config and layers
+// are cached is not read from the Engine again, and gives the same result.
+func TestDaemonRescanFromCache(t *testing.T) {
+	img := testimage.RequireBusybox(t)
+	store, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ref := "docker-daemon:" + img.Ref
+	first := scanRef(t, ref, WithCache(store))
+	second := scanRef(t, ref, WithCache(store))
+	if first.Stats.LayersCached != 0 || second.Stats.LayersCached != len(second.Target.Layers) {
+		t.Fatalf("cached layers: first %d, second %d of %d", first.Stats.LayersCached, second.Stats.LayersCached, len(second.Target.Layers))
+	}
+	if !reflect.DeepEqual(seenFiles(first), seenFiles(second)) || first.Target.ImageID != second.Target.ImageID {
+		t.Error("rescan from cache differs")
+	}
+	if _, ok := seenFiles(second)["/bin/busybox"]; !ok {
+		t.Errorf("files %v", keys(seenFiles(second)))
 	}
 }

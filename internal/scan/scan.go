@@ -136,6 +136,10 @@ func New(opts ...Option) *Scanner {
 
 func (s *Scanner) key(diffID string) string { return diffID + "|" + s.cacheKey }
 
+// configKey stores image configs (content-addressed by image id) beside the
+// layers, so a fully cached image need not be read at all.
+func configKey(imageID string) string { return "config|" + imageID }
+
 // Scan opens ref and scans it.
 func (s *Scanner) Scan(ctx context.Context, ref string, iopts image.Options) (*report.Report, error) {
 	img, err := image.Open(ctx, ref, iopts)
@@ -183,7 +187,18 @@ func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*report.Repor
 		}
 		return false
 	}
-	err := img.WalkLayers(ctx, image.WalkOptions{Parallel: s.opts.Parallel, Skip: skip},
+	wopts := image.WalkOptions{Parallel: s.opts.Parallel, Skip: skip}
+	if s.opts.Cache != nil {
+		wopts.Cached = func(l image.LayerInfo) bool { return l.DiffID != "" && s.opts.Cache.Has(s.key(l.DiffID)) }
+		wopts.Config = func(id string) []byte {
+			b, ok, err := s.opts.Cache.Get(configKey(id))
+			if err != nil || !ok {
+				return nil
+			}
+			return b
+		}
+	}
+	err := img.WalkLayers(ctx, wopts,
 		func(ctx context.Context, l image.LayerInfo, r io.Reader) error {
 			res, err := s.analyzeLayer(ctx, r, l.DiffID, func(n int64) {
 				if read.Add(n)%(4<<20) < n {
@@ -222,6 +237,11 @@ func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*report.Repor
 			if err := s.store(r); err != nil {
 				s.opts.Logger.Warn("layer cache write failed", "layer", r.Table.DiffID, "err", err)
 			}
+		}
+	}
+	if len(fresh) > 0 && s.opts.Cache != nil && meta.ID != "" && len(meta.RawConfig) > 0 {
+		if err := s.opts.Cache.Put(configKey(meta.ID), meta.RawConfig); err != nil {
+			s.opts.Logger.Warn("config cache write failed", "image", meta.ID, "err", err)
 		}
 	}
 	rep := s.assemble(meta, results)

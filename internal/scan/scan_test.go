@@ -1,15 +1,20 @@
 package scan
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	_ "github.com/picket-cdr/picket/internal/analyzer/all"
 	"github.com/picket-cdr/picket/internal/cache"
@@ -234,5 +239,59 @@ func TestLayerAttribution(t *testing.T) {
 	}
 	if want := map[string]int{"b": 1, "c": 2}; !reflect.DeepEqual(got, want) {
 		t.Errorf("layers %v, want %v", got, want)
+	}
+}
+
+func TestCompressedAndOCIArchives(t *testing.T) {
+	dir := t.TempDir()
+	// zstd-compressed docker save archive.
+	gz, err := os.Open(shared(t, "images/alpine-3.10-docker-save.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zst := filepath.Join(dir, "alpine.tar.zst")
+	enc, _ := zstd.NewWriter(nil)
+	if err := os.WriteFile(zst, enc.EncodeAll(plain, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plainPath := filepath.Join(dir, "alpine.tar")
+	os.WriteFile(plainPath, plain, 0o644)
+	for _, ref := range []string{"docker-archive:" + zst, plainPath} {
+		if rep := scanRef(t, ref); len(rep.Packages) != 14 {
+			t.Errorf("%s: %d packages", ref, len(rep.Packages))
+		}
+	}
+	// An OCI archive without docker's manifest.json: a tar of the layout.
+	layout := shared(t, "images/busybox-1.38-musl-oci")
+	ociTar := filepath.Join(dir, "busybox-oci.tar")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	filepath.WalkDir(layout, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(layout, p)
+		tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+		tw.Write(b)
+		return nil
+	})
+	tw.Close()
+	os.WriteFile(ociTar, buf.Bytes(), 0o644)
+	rep := scanRef(t, "oci-archive:"+ociTar)
+	if _, ok := seenFiles(rep)["/bin/busybox"]; !ok || rep.Target.Digest == "" {
+		t.Errorf("oci-archive: busybox missing or no digest (%q)", rep.Target.Digest)
 	}
 }
