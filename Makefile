@@ -14,7 +14,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 DEB_PKGS  := debootstrap busybox-static time jq
 SHARED    ?= ../shared
 DEMO_IMAGE ?= docker-archive:$(SHARED)/images/alpine-3.10-docker-save.tar.gz
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 
 .PHONY: all build demo test test-short deps bench lint fuzz clean
 

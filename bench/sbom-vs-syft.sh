@@ -129,7 +129,7 @@ run_tool() { # tool image archive out
 		if /usr/bin/time -f '%e %M' -o "$tf" "${cmd[@]}" >"$log" 2>&1 && [ -s "$out" ]; then
 			read -r secs kb < <(tail -n 1 "$tf")
 			printf '%s\t%s\t%s\t%s\t%s\tok\n' "$image" "$tool" "$i" "$secs" "$kb" >>"$TSV"
-			say "$image $tool run $i: ${secs}s, $((kb / 1024)) MB"
+			say "$image $tool run $i: ${secs}s, $((kb / 1024)) MiB"
 		else
 			printf '%s\t%s\t%s\t\t\tfailed\n' "$image" "$tool" "$i" >>"$TSV"
 			say "$image $tool run $i FAILED: ${cmd[*]}"
@@ -171,7 +171,7 @@ with open(tsv) as f:
         if status != "ok":
             r["status"] = "failed"
             continue
-        r["runs"].append({"seconds": float(secs), "peak_rss_kb": int(kb)})
+        r["runs"].append({"seconds": float(secs), "peak_rss_kib": int(kb)})
 
 def count(path):
     sys.path.insert(0, "bench")
@@ -190,7 +190,7 @@ result = {
     "images": [],
 }
 print(f"best of {runs} runs (packages = CycloneDX components that are not files/OS)")
-hdr = f"{'image':<14} {'tool':<7} {'packages':>8} {'seconds':>8} {'peak MB':>8}"
+hdr = f"{'image':<14} {'tool':<7} {'packages':>8} {'seconds':>8} {'peak MiB':>8}"
 print(hdr)
 print("-" * len(hdr))
 for image in images:
@@ -200,16 +200,16 @@ for image in images:
         cdx = os.path.join(out, f"{image}.{tool}.cdx.json")
         if r["status"] == "ok" and r["runs"]:
             r["best_seconds"] = min(x["seconds"] for x in r["runs"])
-            r["best_peak_rss_mb"] = round(min(x["peak_rss_kb"] for x in r["runs"]) / 1024, 1)
+            r["best_peak_rss_mib"] = round(min(x["peak_rss_kib"] for x in r["runs"]) / 1024, 1)
             r["packages"] = count(cdx)
-            print(f"{image:<14} {tool:<7} {r['packages']:>8} {r['best_seconds']:>8.2f} {r['best_peak_rss_mb']:>8.1f}")
+            print(f"{image:<14} {tool:<7} {r['packages']:>8} {r['best_seconds']:>8.2f} {r['best_peak_rss_mib']:>8.1f}")
         else:
             print(f"{image:<14} {tool:<7} {'FAILED':>8}")
         entry["tools"][tool] = r
     p, s = entry["tools"].get("picket", {}), entry["tools"].get("syft", {})
     if "best_seconds" in p and "best_seconds" in s:
         entry["ratio_time_picket_over_syft"] = round(p["best_seconds"] / s["best_seconds"], 3)
-        entry["ratio_memory_picket_over_syft"] = round(p["best_peak_rss_mb"] / s["best_peak_rss_mb"], 3)
+        entry["ratio_memory_picket_over_syft"] = round(p["best_peak_rss_mib"] / s["best_peak_rss_mib"], 3)
         print(f"{'':<14} {'ratio picket/syft: time':<24} {entry['ratio_time_picket_over_syft']:.2f}  memory {entry['ratio_memory_picket_over_syft']:.2f}")
     diff = os.path.join(out, f"{image}.diff.json")
     if os.path.exists(diff) and "best_seconds" in p and "best_seconds" in s:

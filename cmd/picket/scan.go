@@ -148,7 +148,8 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 		case errors.Is(err, cache.ErrLocked):
 			g.logger.Warn("layer cache busy (another scan holds it); scanning without it", "dir", f.cacheDir)
 		case err != nil:
-			return err
+			// The cache only saves work: a damaged one must not stop a scan.
+			g.logger.Warn("layer cache unusable; scanning without it (remove the file to rebuild it)", "dir", f.cacheDir, "err", err)
 		default:
 			defer store.Close()
 			opts = append(opts, scan.WithCache(store))

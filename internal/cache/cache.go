@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // SchemaVersion is bumped when the stored layout changes; older stores are
@@ -49,7 +50,7 @@ func Open(dir string, wait time.Duration) (*Store, error) {
 	}
 	db, err := bolt.Open(filepath.Join(dir, "layers.db"), 0o600, &bolt.Options{Timeout: wait, NoFreelistSync: true})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, ErrLocked
 		}
 		return nil, fmt.Errorf("cache: open: %w", err)

@@ -112,7 +112,7 @@ func (a *archive) WalkLayers(ctx context.Context, opts WalkOptions, fn LayerFunc
 				links[name] = t
 			}
 			continue
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 		default:
 			continue
 		}

@@ -16,7 +16,7 @@ import (
 // friends are honoured). The image is streamed from the Engine's save
 // endpoint straight into the walker: no docker save file is written.
 func OpenDaemon(ctx context.Context, ref string, opts Options) (Image, error) {
-	copts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	copts := []client.Opt{client.FromEnv}
 	if opts.DockerHost != "" {
 		copts = append(copts, client.WithHost(opts.DockerHost))
 	}

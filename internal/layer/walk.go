@@ -126,7 +126,7 @@ func Walk(ctx context.Context, r io.Reader, v Visitor, opts Options) (*Table, er
 			GID:  clampID(hdr.Gid),
 		}
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		case tar.TypeReg, tar.TypeGNUSparse:
 			e.Type = TypeReg
 		case tar.TypeDir:
 			e.Type = TypeDir

@@ -65,13 +65,12 @@ func (s spooledFile) Size() int64 { return s.size }
 
 // layerAnalysis runs the analyzers over one layer's stream.
 type layerAnalysis struct {
-	s       *Scanner
-	res     *LayerResult
-	mu      sync.Mutex
-	links   []layer.Entry // hardlinks whose paths an analyzer wanted
-	g       *errgroup.Group
-	mem     *semaphore.Weighted
-	tempDir string
+	s     *Scanner
+	res   *LayerResult
+	mu    sync.Mutex
+	links []layer.Entry // hardlinks whose paths an analyzer wanted
+	g     *errgroup.Group
+	mem   *semaphore.Weighted
 }
 
 func (s *Scanner) analyzeLayer(ctx context.Context, r io.Reader, diffID string, onBytes func(int64)) (*LayerResult, error) {
