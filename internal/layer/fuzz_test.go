@@ -12,8 +12,8 @@ import (
 // FuzzWalk feeds arbitrary bytes to the tar walker and the merge: it must
 // never panic, never produce a path outside the root, and stay bounded.
 func FuzzWalk(f *testing.F) {
-	f.Add(mkTar(f, tf{name: "etc/passwd", body: "root"}, tf{name: "x", typ: tar.TypeSymlink, link: "../../y"}))
-	f.Add(mkTar(f, tf{name: "a/.wh..wh..opq"}, tf{name: ".wh.b"}, tf{name: "l", typ: tar.TypeLink, link: "etc/passwd"}))
+	f.Add(mkTar(f, tf{Name: "etc/passwd", Body: "root"}, tf{Name: "x", Typ: tar.TypeSymlink, Link: "../../y"}))
+	f.Add(mkTar(f, tf{Name: "a/.wh..wh..opq"}, tf{Name: ".wh.b"}, tf{Name: "l", Typ: tar.TypeLink, Link: "etc/passwd"}))
 	f.Add([]byte{0x1f, 0x8b, 0x08, 0x00})
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00})
 	f.Fuzz(func(t *testing.T, data []byte) {

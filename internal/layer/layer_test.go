@@ -14,46 +14,13 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/picket-cdr/picket/internal/layer/layertest"
 )
 
-// tf describes one tar entry for tests.
-type tf struct {
-	name, body, link string
-	typ              byte
-	mode             int64
-}
+// tf and mkTar are short names for the shared test tar builder.
+type tf = layertest.File
 
-func mkTar(t testing.TB, files ...tf) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		typ := f.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		mode := f.mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		hdr := &tar.Header{Name: f.name, Typeflag: typ, Mode: mode, Linkname: f.link, Format: tar.FormatPAX}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(f.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if typ == tar.TypeReg {
-			if _, err := tw.Write([]byte(f.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func mkTar(t testing.TB, files ...tf) []byte { return layertest.Tar(t, files...) }
 
 func walk(t testing.TB, data []byte) *Table {
 	t.Helper()
@@ -100,11 +67,11 @@ func TestCleanName(t *testing.T) {
 
 func TestWalkEntriesAndDigest(t *testing.T) {
 	data := mkTar(t,
-		tf{name: "etc/", typ: tar.TypeDir, mode: 0o755},
-		tf{name: "etc/passwd", body: "root:x:0:0::/root:/bin/sh\n"},
-		tf{name: "bin/su", body: "ELF", mode: 0o4755},
-		tf{name: "bin/sh", typ: tar.TypeSymlink, link: "busybox"},
-		tf{name: "bin/ash", typ: tar.TypeLink, link: "bin/su"},
+		tf{Name: "etc/", Typ: tar.TypeDir, Mode: 0o755},
+		tf{Name: "etc/passwd", Body: "root:x:0:0::/root:/bin/sh\n"},
+		tf{Name: "bin/su", Body: "ELF", Mode: 0o4755},
+		tf{Name: "bin/sh", Typ: tar.TypeSymlink, Link: "busybox"},
+		tf{Name: "bin/ash", Typ: tar.TypeLink, Link: "bin/su"},
 	)
 	var visited []string
 	tb, err := Walk(context.Background(), bytes.NewReader(data), func(_ context.Context, e *Entry, r io.Reader) error {
@@ -141,7 +108,7 @@ func TestWalkEntriesAndDigest(t *testing.T) {
 }
 
 func TestWalkCompressed(t *testing.T) {
-	data := mkTar(t, tf{name: "a", body: "hello"})
+	data := mkTar(t, tf{Name: "a", Body: "hello"})
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write(data)
@@ -160,13 +127,13 @@ func TestWalkCompressed(t *testing.T) {
 }
 
 func TestWalkHostile(t *testing.T) {
-	big := mkTar(t, tf{name: "zeros", body: strings.Repeat("\x00", 1<<20)})
+	big := mkTar(t, tf{Name: "zeros", Body: strings.Repeat("\x00", 1<<20)})
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
 	zw.Write(big)
 	zw.Close()
-	good := mkTar(t, tf{name: "a", body: "x"})
-	long := mkTar(t, tf{name: "a", body: strings.Repeat("y", 4000)})
+	good := mkTar(t, tf{Name: "a", Body: "x"})
+	long := mkTar(t, tf{Name: "a", Body: strings.Repeat("y", 4000)})
 	tests := []struct {
 		name    string
 		data    []byte
@@ -174,11 +141,11 @@ func TestWalkHostile(t *testing.T) {
 		wantErr error
 		unsafe  int
 	}{
-		{"dotdot names are skipped", mkTar(t, tf{name: "../../etc/passwd", body: "x"}, tf{name: "ok", body: "y"}), Options{}, nil, 1},
-		{"dotdot hardlink target is skipped", mkTar(t, tf{name: "l", typ: tar.TypeLink, link: "../../etc/shadow"}), Options{}, nil, 1},
-		{"absolute names are cleaned into the root", mkTar(t, tf{name: "/abs/file", body: "x"}), Options{}, nil, 0},
+		{"dotdot names are skipped", mkTar(t, tf{Name: "../../etc/passwd", Body: "x"}, tf{Name: "ok", Body: "y"}), Options{}, nil, 1},
+		{"dotdot hardlink target is skipped", mkTar(t, tf{Name: "l", Typ: tar.TypeLink, Link: "../../etc/shadow"}), Options{}, nil, 1},
+		{"absolute names are cleaned into the root", mkTar(t, tf{Name: "/abs/file", Body: "x"}), Options{}, nil, 0},
 		{"gzip bomb hits the size limit", bomb.Bytes(), Options{MaxBytes: 64 << 10}, ErrTooLarge, 0},
-		{"entry count limit", mkTar(t, tf{name: "a", body: "1"}, tf{name: "b", body: "2"}), Options{MaxEntries: 1}, ErrTooManyEntries, 0},
+		{"entry count limit", mkTar(t, tf{Name: "a", Body: "1"}, tf{Name: "b", Body: "2"}), Options{MaxEntries: 1}, ErrTooManyEntries, 0},
 		{"truncated tar", long[:2000], Options{}, ErrCorrupt, 0},
 		{"digest mismatch", good, Options{DiffID: "sha256:" + strings.Repeat("0", 64)}, ErrDigestMismatch, 0},
 		{"not a tar", []byte(strings.Repeat("garbage!", 200)), Options{}, ErrCorrupt, 0},
@@ -215,27 +182,27 @@ func TestWalkHostile(t *testing.T) {
 
 func TestMergeWhiteouts(t *testing.T) {
 	base := walk(t, mkTar(t,
-		tf{name: "etc/", typ: tar.TypeDir},
-		tf{name: "etc/keep", body: "1"},
-		tf{name: "etc/gone", body: "1"},
-		tf{name: "var/", typ: tar.TypeDir},
-		tf{name: "var/cache/", typ: tar.TypeDir},
-		tf{name: "var/cache/a", body: "1"},
-		tf{name: "var/cache/b", body: "1"},
-		tf{name: "opt/", typ: tar.TypeDir},
-		tf{name: "opt/app/", typ: tar.TypeDir},
-		tf{name: "opt/app/bin", body: "1"},
-		tf{name: "data/", typ: tar.TypeDir},
-		tf{name: "data/x", body: "1"},
-		tf{name: "over", body: "old"},
+		tf{Name: "etc/", Typ: tar.TypeDir},
+		tf{Name: "etc/keep", Body: "1"},
+		tf{Name: "etc/gone", Body: "1"},
+		tf{Name: "var/", Typ: tar.TypeDir},
+		tf{Name: "var/cache/", Typ: tar.TypeDir},
+		tf{Name: "var/cache/a", Body: "1"},
+		tf{Name: "var/cache/b", Body: "1"},
+		tf{Name: "opt/", Typ: tar.TypeDir},
+		tf{Name: "opt/app/", Typ: tar.TypeDir},
+		tf{Name: "opt/app/bin", Body: "1"},
+		tf{Name: "data/", Typ: tar.TypeDir},
+		tf{Name: "data/x", Body: "1"},
+		tf{Name: "over", Body: "old"},
 	))
 	top := walk(t, mkTar(t,
-		tf{name: "etc/.wh.gone", body: ""},
-		tf{name: "var/cache/.wh..wh..opq", body: ""},
-		tf{name: "var/cache/c", body: "2"},
-		tf{name: ".wh.opt", body: ""},
-		tf{name: "data", body: "now a file"},
-		tf{name: "over", body: "new"},
+		tf{Name: "etc/.wh.gone", Body: ""},
+		tf{Name: "var/cache/.wh..wh..opq", Body: ""},
+		tf{Name: "var/cache/c", Body: "2"},
+		tf{Name: ".wh.opt", Body: ""},
+		tf{Name: "data", Body: "now a file"},
+		tf{Name: "over", Body: "new"},
 	))
 	f := Merge([]*Table{base, top})
 	got := strings.Join(paths(f), " ")
@@ -255,8 +222,8 @@ func TestMergeWhiteouts(t *testing.T) {
 }
 
 func TestMergeWhiteoutThenRecreate(t *testing.T) {
-	base := walk(t, mkTar(t, tf{name: "d/", typ: tar.TypeDir}, tf{name: "d/old", body: "1"}))
-	top := walk(t, mkTar(t, tf{name: ".wh.d", body: ""}, tf{name: "d/", typ: tar.TypeDir}, tf{name: "d/new", body: "2"}))
+	base := walk(t, mkTar(t, tf{Name: "d/", Typ: tar.TypeDir}, tf{Name: "d/old", Body: "1"}))
+	top := walk(t, mkTar(t, tf{Name: ".wh.d", Body: ""}, tf{Name: "d/", Typ: tar.TypeDir}, tf{Name: "d/new", Body: "2"}))
 	got := strings.Join(paths(Merge([]*Table{base, top})), " ")
 	if got != "/d /d/new" {
 		t.Errorf("got %s", got)
@@ -265,16 +232,16 @@ func TestMergeWhiteoutThenRecreate(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	tb := walk(t, mkTar(t,
-		tf{name: "usr/", typ: tar.TypeDir},
-		tf{name: "usr/lib/", typ: tar.TypeDir},
-		tf{name: "usr/lib/os-release", body: "ID=debian"},
-		tf{name: "lib", typ: tar.TypeSymlink, link: "usr/lib"},
-		tf{name: "etc/", typ: tar.TypeDir},
-		tf{name: "etc/os-release", typ: tar.TypeSymlink, link: "../usr/lib/os-release"},
-		tf{name: "etc/escape", typ: tar.TypeSymlink, link: "../../../../../usr/lib/os-release"},
-		tf{name: "etc/abs", typ: tar.TypeSymlink, link: "/lib/os-release"},
-		tf{name: "loop1", typ: tar.TypeSymlink, link: "loop2"},
-		tf{name: "loop2", typ: tar.TypeSymlink, link: "loop1"},
+		tf{Name: "usr/", Typ: tar.TypeDir},
+		tf{Name: "usr/lib/", Typ: tar.TypeDir},
+		tf{Name: "usr/lib/os-release", Body: "ID=debian"},
+		tf{Name: "lib", Typ: tar.TypeSymlink, Link: "usr/lib"},
+		tf{Name: "etc/", Typ: tar.TypeDir},
+		tf{Name: "etc/os-release", Typ: tar.TypeSymlink, Link: "../usr/lib/os-release"},
+		tf{Name: "etc/escape", Typ: tar.TypeSymlink, Link: "../../../../../usr/lib/os-release"},
+		tf{Name: "etc/abs", Typ: tar.TypeSymlink, Link: "/lib/os-release"},
+		tf{Name: "loop1", Typ: tar.TypeSymlink, Link: "loop2"},
+		tf{Name: "loop2", Typ: tar.TypeSymlink, Link: "loop1"},
 	))
 	f := Merge([]*Table{tb})
 	tests := []struct {
@@ -301,7 +268,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestFSOrder(t *testing.T) {
-	tb := walk(t, mkTar(t, tf{name: "b", body: "1"}, tf{name: "a", body: "1"}, tf{name: "c", body: "1"}))
+	tb := walk(t, mkTar(t, tf{Name: "b", Body: "1"}, tf{Name: "a", Body: "1"}, tf{Name: "c", Body: "1"}))
 	got := paths(Merge([]*Table{tb}))
 	if !sort.StringsAreSorted(got) || len(got) != 3 {
 		t.Errorf("Walk order %v", got)

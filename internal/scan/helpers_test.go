@@ -1,8 +1,6 @@
 package scan
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +15,7 @@ import (
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/image"
+	"github.com/picket-cdr/picket/internal/layer/layertest"
 	"github.com/picket-cdr/picket/internal/report"
 )
 
@@ -64,40 +63,10 @@ func scanRef(t *testing.T, ref string, opts ...Option) *report.Report {
 	return rep
 }
 
-// tarFile is one member of a tar built by mkTar.
-type tarFile struct {
-	name, body, link string
-	typ              byte
-	mode             int64
-}
+// tarFile and mkTar are short names for the shared test tar builder.
+type tarFile = layertest.File
 
-func mkTar(t testing.TB, files ...tarFile) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		typ := f.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		mode := f.mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		hdr := &tar.Header{Name: f.name, Typeflag: typ, Mode: mode, Linkname: f.link}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(f.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if typ == tar.TypeReg {
-			tw.Write([]byte(f.body))
-		}
-	}
-	tw.Close()
-	return buf.Bytes()
-}
+func mkTar(t testing.TB, files ...tarFile) []byte { return layertest.Tar(t, files...) }
 
 func digest(b []byte) string {
 	s := sha256.Sum256(b)
@@ -123,11 +92,11 @@ func mkDockerSave(t testing.TB, layers [][]byte, diffIDs []string) string {
 	for i, l := range layers {
 		n := fmt.Sprintf("%064d/layer.tar", i)
 		names = append(names, n)
-		files = append(files, tarFile{name: n, body: string(l)})
+		files = append(files, tarFile{Name: n, Body: string(l)})
 	}
 	cfgName := digest(cfg)[7:] + ".json"
 	mf, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{"test:latest"}, "Layers": names}})
-	files = append(files, tarFile{name: cfgName, body: string(cfg)}, tarFile{name: "manifest.json", body: string(mf)})
+	files = append(files, tarFile{Name: cfgName, Body: string(cfg)}, tarFile{Name: "manifest.json", Body: string(mf)})
 	p := filepath.Join(t.TempDir(), "image.tar")
 	if err := os.WriteFile(p, mkTar(t, files...), 0o644); err != nil {
 		t.Fatal(err)

@@ -142,10 +142,10 @@ func TestLayerCache(t *testing.T) {
 
 func TestHostileImages(t *testing.T) {
 	apkdb := "P:musl\nV:1.2.5-r0\nA:x86_64\nF:lib\nR:ld-musl-x86_64.so.1\n\n"
-	good := mkTar(t, tarFile{name: "lib/apk/db/installed", body: apkdb})
+	good := mkTar(t, tarFile{Name: "lib/apk/db/installed", Body: apkdb})
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
-	zw.Write(mkTar(t, tarFile{name: "zeros", body: strings.Repeat("\x00", 4<<20)}))
+	zw.Write(mkTar(t, tarFile{Name: "zeros", Body: strings.Repeat("\x00", 4<<20)}))
 	zw.Close()
 
 	t.Run("layer lies about its digest", func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestHostileImages(t *testing.T) {
 		}
 	})
 	t.Run("decompression bomb", func(t *testing.T) {
-		p := mkDockerSave(t, [][]byte{bomb.Bytes()}, []string{digest(mkTar(t, tarFile{name: "zeros", body: strings.Repeat("\x00", 4<<20)}))})
+		p := mkDockerSave(t, [][]byte{bomb.Bytes()}, []string{digest(mkTar(t, tarFile{Name: "zeros", Body: strings.Repeat("\x00", 4<<20)}))})
 		_, err := New(WithLimits(1<<20, 0)).Scan(context.Background(), "docker-archive:"+p, image.Options{})
 		if !errors.Is(err, layer.ErrTooLarge) {
 			t.Fatalf("err = %v, want ErrTooLarge", err)
@@ -173,11 +173,11 @@ func TestHostileImages(t *testing.T) {
 	})
 	t.Run("escaping names and symlink loops", func(t *testing.T) {
 		evil := mkTar(t,
-			tarFile{name: "../../../tmp/picket-escape", body: "pwned"},
-			tarFile{name: "/etc/abs", body: "abs"},
-			tarFile{name: "etc/os-release", typ: '2', link: "os-release"},
-			tarFile{name: "lib/apk/db/installed", body: apkdb},
-			tarFile{name: "usr/lib/os-release", typ: '2', link: "../../etc/os-release"},
+			tarFile{Name: "../../../tmp/picket-escape", Body: "pwned"},
+			tarFile{Name: "/etc/abs", Body: "abs"},
+			tarFile{Name: "etc/os-release", Typ: '2', Link: "os-release"},
+			tarFile{Name: "lib/apk/db/installed", Body: apkdb},
+			tarFile{Name: "usr/lib/os-release", Typ: '2', Link: "../../etc/os-release"},
 		)
 		p := mkDockerSave(t, [][]byte{evil}, nil)
 		rep := scanRef(t, "docker-archive:"+p)
@@ -201,10 +201,10 @@ func TestHostileImages(t *testing.T) {
 	})
 	t.Run("corrupt package databases", func(t *testing.T) {
 		corrupt := mkTar(t,
-			tarFile{name: "var/lib/dpkg/status", body: "Package: ok\nStatus: install ok installed\nVersion: 1.0\n\n\x00\xff\xfe garbage\nPackage\n:::\n"},
-			tarFile{name: "lib/apk/db/installed", body: "P:\nV:\n\nP:x\nV:" + strings.Repeat("9", 5000) + "\n"},
-			tarFile{name: "usr/lib/python3/dist-packages/x.dist-info/METADATA", body: "\x00\x01binary"},
-			tarFile{name: "app/lib.jar", body: "PK\x03\x04 not a zip"},
+			tarFile{Name: "var/lib/dpkg/status", Body: "Package: ok\nStatus: install ok installed\nVersion: 1.0\n\n\x00\xff\xfe garbage\nPackage\n:::\n"},
+			tarFile{Name: "lib/apk/db/installed", Body: "P:\nV:\n\nP:x\nV:" + strings.Repeat("9", 5000) + "\n"},
+			tarFile{Name: "usr/lib/python3/dist-packages/x.dist-info/METADATA", Body: "\x00\x01binary"},
+			tarFile{Name: "app/lib.jar", Body: "PK\x03\x04 not a zip"},
 		)
 		p := mkDockerSave(t, [][]byte{corrupt}, nil)
 		rep := scanRef(t, "docker-archive:"+p)
@@ -229,7 +229,7 @@ func TestLayerAttribution(t *testing.T) {
 		for _, p := range pkgs {
 			s += "P:" + p + "\nV:1.0-r0\nA:x86_64\n\n"
 		}
-		return mkTar(t, tarFile{name: "lib/apk/db/installed", body: s})
+		return mkTar(t, tarFile{Name: "lib/apk/db/installed", Body: s})
 	}
 	p := mkDockerSave(t, [][]byte{db("a"), db("a", "b"), db("b", "c")}, nil)
 	rep := scanRef(t, "docker-archive:"+p)
