@@ -26,6 +26,9 @@ const (
 	CratesIO  Ecosystem = "crates.io"
 	Packagist Ecosystem = "Packagist"
 	NuGet     Ecosystem = "NuGet"
+	// Binary is software identified from a binary itself (a static busybox)
+	// rather than a package database; it has no OSV ecosystem.
+	Binary Ecosystem = "binary"
 )
 
 // Distro identifies the operating system of an image, from /etc/os-release

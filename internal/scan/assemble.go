@@ -86,6 +86,9 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) *report
 				pkg.Layer = introducedIn(results, vf.layer, vf.path, p)
 				pkg.LayerDiffID = results[pkg.Layer].Table.DiffID
 				finishPackage(&pkg, distro, fsys, owners)
+				if pkg.Ecosystem == inventory.Binary && pkg.OwnedBy != "" {
+					continue // the OS package that installed the binary already lists it
+				}
 				if seen[pkg.Key()] {
 					continue
 				}
@@ -102,8 +105,33 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) *report
 			}
 		}
 	}
+	rep.Packages = dedupeHardlinked(rep.Packages)
 	inventory.Sort(rep.Packages)
 	return rep
+}
+
+// dedupeHardlinked keeps one of the packages identified from binaries that
+// are hardlinks of one another (busybox's applets share one inode), the one
+// whose file is named after the package when there is one.
+func dedupeHardlinked(pkgs []*inventory.Package) []*inventory.Package {
+	best := map[string]int{}
+	out := pkgs[:0]
+	for _, p := range pkgs {
+		if p.Ecosystem != inventory.Binary {
+			out = append(out, p)
+			continue
+		}
+		k := fmt.Sprintf("%s\x00%s\x00%d", p.Name, p.Version, p.Layer)
+		if i, ok := best[k]; ok {
+			if path.Base(p.Path) == p.Name {
+				out[i] = p
+			}
+			continue
+		}
+		best[k] = len(out)
+		out = append(out, p)
+	}
+	return out
 }
 
 // introducedIn finds the lowest layer from which the package has been

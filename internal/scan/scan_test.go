@@ -78,6 +78,9 @@ func TestBusyboxOCILayout(t *testing.T) {
 		if _, ok := files["/bin/busybox"]; !ok {
 			t.Errorf("%s: /bin/busybox not in final filesystem (%d files)", ref, len(files))
 		}
+		if len(rep.Packages) != 1 || rep.Packages[0].Name != "busybox" || rep.Packages[0].Version != "1.38.0" || rep.Packages[0].Path != "/bin/busybox" {
+			t.Errorf("%s: packages %+v, want the busybox 1.38.0 binary", ref, rep.Packages)
+		}
 		if rep.Stats.Files < 400 {
 			t.Errorf("%s: %d entries, want > 400", ref, rep.Stats.Files)
 		}

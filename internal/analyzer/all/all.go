@@ -4,6 +4,7 @@ package all
 import (
 	_ "github.com/picket-cdr/picket/internal/analyzer/apk"       // apk packages
 	_ "github.com/picket-cdr/picket/internal/analyzer/apkfiles"  // apk file ownership
+	_ "github.com/picket-cdr/picket/internal/analyzer/busybox"   // static busybox binaries
 	_ "github.com/picket-cdr/picket/internal/analyzer/dotnet"    // .NET deps.json
 	_ "github.com/picket-cdr/picket/internal/analyzer/dpkg"      // Debian packages
 	_ "github.com/picket-cdr/picket/internal/analyzer/dpkgfiles" // dpkg file ownership

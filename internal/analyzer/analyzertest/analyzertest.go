@@ -40,7 +40,7 @@ func Input(p string, content []byte, mode fs.FileMode) *analyzer.Input {
 // Run checks that a wants the file and analyses it.
 func Run(t testing.TB, a analyzer.Analyzer, p string, content []byte) *analyzer.Result {
 	t.Helper()
-	in := Input(p, content, 0o644)
+	in := Input(p, content, 0o755)
 	if !a.Required(p, in.Info) {
 		t.Fatalf("%s does not require %s", a.Name(), p)
 	}

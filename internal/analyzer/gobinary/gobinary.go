@@ -1,7 +1,11 @@
-// Package gobinary registers the Go binary build information analyzer (osv-scalibr's language/golang/gobinary extractor).
+// Package gobinary registers the Go binary build information analyzer
+// (osv-scalibr's language/golang/gobinary extractor).
 package gobinary
 
 import (
+	"path"
+	"strings"
+
 	"github.com/google/osv-scalibr/extractor"
 	gobinaryx "github.com/google/osv-scalibr/extractor/filesystem/language/golang/gobinary"
 	"github.com/package-url/packageurl-go"
@@ -15,14 +19,25 @@ import (
 const Name = "gobinary"
 
 func init() {
-	analyzer.Register(extract.MustNew(Name, 1, inventory.Go, gobinaryx.New, extract.WithConverter(convert)))
+	analyzer.Register(extract.MustNew(Name, 2, inventory.Go, gobinaryx.New, extract.WithConverter(convert)))
 }
 
+// convert names the toolchain "stdlib", as OSV and the Go vulnerability
+// database do (scalibr calls it "go"), and writes purls the way the purl
+// spec and other tools do: module versions with their "v", no version for
+// a main module built from a work tree ("(devel)").
 func convert(in *extractor.Package, out *inventory.Package) {
-	// scalibr names the toolchain "go"; OSV and the Go vulnerability
-	// database call it "stdlib".
 	if in.Name == "go" {
 		out.Name = "stdlib"
-		out.PURL = packageurl.NewPackageURL(packageurl.TypeGolang, "", "stdlib", out.Version, nil, "").ToString()
 	}
+	ns, name := path.Split(out.Name)
+	ns = strings.TrimSuffix(ns, "/")
+	v := out.Version
+	switch {
+	case v == "(devel)" || v == "":
+		v = ""
+	case !strings.HasPrefix(v, "v"):
+		v = "v" + v
+	}
+	out.PURL = packageurl.NewPackageURL(packageurl.TypeGolang, ns, name, v, nil, "").ToString()
 }
