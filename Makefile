@@ -11,7 +11,7 @@ GO        ?= go
 BIN       := bin/picket
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
-DEB_PKGS  := debootstrap busybox-static time jq
+DEB_PKGS  := debootstrap busybox-static docker-registry time jq
 SHARED    ?= ../shared
 DEMO_IMAGE ?= docker-archive:$(SHARED)/images/alpine-3.10-docker-save.tar.gz
 STATICCHECK_VERSION := v0.8.2

@@ -2,9 +2,12 @@ package image
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,7 +96,8 @@ func (v *v1Image) WalkLayers(ctx context.Context, opts WalkOptions, fn LayerFunc
 }
 
 // OpenRemote opens an image from a registry, with credentials from the
-// Docker config and its credential helpers.
+// Docker config and its credential helpers. Multi-platform indexes are
+// resolved with the same platform choice as OCI layouts.
 func OpenRemote(ctx context.Context, ref string, opts Options) (Image, error) {
 	var nopts []name.Option
 	if opts.Insecure {
@@ -103,24 +107,58 @@ func OpenRemote(ctx context.Context, ref string, opts Options) (Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image: registry: %w", err)
 	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	if opts.Platform != "" {
-		p, err := v1.ParsePlatform(opts.Platform)
-		if err != nil {
-			return nil, fmt.Errorf("image: platform: %w", err)
-		}
-		ropts = append(ropts, remote.WithPlatform(*p))
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	var rt http.RoundTripper = tr
+	if opts.Insecure {
+		// name.Insecure only permits plain HTTP; unverified TLS needs a
+		// transport that skips verification (what crane --insecure does).
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
+	} else {
+		// go-containerregistry, like dockerd, falls back to plain HTTP for
+		// loopback and private addresses; only loopback keeps that without
+		// --insecure, so a network attacker cannot downgrade a scan.
+		rt = httpsOnly{tr}
 	}
-	img, err := remote.Image(r, ropts...)
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(rt)}
+	desc, err := remote.Get(r, ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("image: registry: %w", err)
+	}
+	var img v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("image: registry: %s: %w", ref, err)
+		}
+		if img, err = imageFromIndex(idx, "", opts.Platform, 0); err != nil {
+			return nil, fmt.Errorf("image: registry: %s: %w", ref, err)
+		}
+	} else {
+		if img, err = desc.Image(); err != nil {
+			return nil, fmt.Errorf("image: registry: %s: %w", ref, err)
+		}
 	}
 	v, err := newV1Image(img, ref, Registry)
 	if err != nil {
 		return nil, err
 	}
-	v.meta.RepoTags = []string{r.Name()}
+	if t, ok := r.(name.Tag); ok {
+		v.meta.RepoTags = []string{t.Name()}
+	}
 	return v, nil
+}
+
+// httpsOnly refuses plain-HTTP requests to anything but loopback.
+type httpsOnly struct{ next http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" {
+		host := req.URL.Hostname()
+		if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+			return nil, fmt.Errorf("image: registry: refusing plain HTTP to %s (use --insecure to allow it)", req.URL.Host)
+		}
+	}
+	return h.next.RoundTrip(req)
 }
 
 // OpenLayout opens an image from an OCI image layout directory. "DIR" picks

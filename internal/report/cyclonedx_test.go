@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -28,38 +26,14 @@ var cycloneDXSchemaFiles = map[string]string{
 // compiledCycloneDXSchema compiles the official CycloneDX 1.6 JSON schema
 // once, from local files only, with format assertions on.
 var compiledCycloneDXSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	for url, file := range cycloneDXSchemaFiles {
-		f, err := os.Open(filepath.Join("testdata", "schema", file))
-		if err != nil {
-			return nil, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(f)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		if err := c.AddResource(url, doc); err != nil {
-			return nil, err
-		}
-	}
-	return c.Compile(cycloneDXSchema)
+	return compileLocalSchema(cycloneDXSchemaFiles, cycloneDXSchema)
 })
 
 // validateCycloneDX validates a JSON document against the CycloneDX 1.6
 // schema.
 func validateCycloneDX(t *testing.T, data []byte) error {
 	t.Helper()
-	sch, err := compiledCycloneDXSchema()
-	if err != nil {
-		t.Fatalf("compile CycloneDX schema: %v", err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("decode CycloneDX output: %v", err)
-	}
-	return sch.Validate(inst)
+	return validateAgainst(t, "CycloneDX", compiledCycloneDXSchema, data)
 }
 
 func TestCycloneDXSchema(t *testing.T) {

@@ -8,16 +8,39 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/picket-cdr/picket/internal/finding"
 )
 
-// No SARIF 2.1.0 JSON schema exists in this module's dependencies or the
-// local module cache, so validateSARIF checks, by hand, the SARIF 2.1.0
-// constraints on everything Picket writes: required properties, allowed
-// properties (the schema forbids additional ones on these objects),
-// enumerations, value ranges and the rule/result cross references.
+// SARIF output is checked twice. validateSARIFSchema validates it against
+// the official OASIS SARIF 2.1.0 JSON schema (errata 01,
+// testdata/schema/sarif-schema-2.1.0.json, see the README there), and
+// validateSARIF checks, by hand, the SARIF 2.1.0 constraints on everything
+// Picket writes, including what the schema cannot express: required
+// properties, allowed properties (the schema forbids additional ones on
+// these objects), enumerations, value ranges, relative artifact URIs and
+// the rule/result cross references.
+
+// sarifSchemaID is the id of the OASIS SARIF 2.1.0 errata 01 JSON schema.
+// (The writer's $schema names the SchemaStore URL of SARIF 2.1.0 instead.)
+const sarifSchemaID = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+// compiledSARIFSchema compiles the SARIF 2.1.0 JSON schema once, from the
+// local copy only, with format assertions on.
+var compiledSARIFSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	return compileLocalSchema(map[string]string{sarifSchemaID: "sarif-schema-2.1.0.json"}, sarifSchemaID)
+})
+
+// validateSARIFSchema validates a JSON document against the SARIF 2.1.0
+// JSON schema.
+func validateSARIFSchema(t *testing.T, data []byte) error {
+	t.Helper()
+	return validateAgainst(t, "SARIF", compiledSARIFSchema, data)
+}
 
 // Properties SARIF 2.1.0 allows on each object Picket writes.
 var sarifAllowed = map[string][]string{
@@ -229,8 +252,57 @@ func TestSARIFValid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := render(t, FormatSARIF, tt.r, Options{})
+			if err := validateSARIFSchema(t, out); err != nil {
+				t.Fatalf("SARIF output does not validate against the SARIF 2.1.0 JSON schema: %v\n%s", err, out)
+			}
 			if errs := validateSARIF(out); len(errs) > 0 {
 				t.Fatalf("SARIF output is not valid:\n  %s\n%s", strings.Join(errs, "\n  "), out)
+			}
+		})
+	}
+}
+
+// TestSARIFSchemaRejects proves the schema validation is live: broken logs
+// must fail it.
+func TestSARIFSchemaRejects(t *testing.T) {
+	good := render(t, FormatSARIF, fixture(), Options{})
+	run := func(m map[string]any) map[string]any { return m["runs"].([]any)[0].(map[string]any) }
+	driver := func(m map[string]any) map[string]any {
+		return run(m)["tool"].(map[string]any)["driver"].(map[string]any)
+	}
+	result := func(m map[string]any) map[string]any { return run(m)["results"].([]any)[0].(map[string]any) }
+	physical := func(m map[string]any) map[string]any {
+		return result(m)["locations"].([]any)[0].(map[string]any)["physicalLocation"].(map[string]any)
+	}
+	breakages := map[string]func(m map[string]any){
+		"no version":       func(m map[string]any) { delete(m, "version") },
+		"wrong version":    func(m map[string]any) { m["version"] = "2.0.0" },
+		"no runs":          func(m map[string]any) { delete(m, "runs") },
+		"no tool":          func(m map[string]any) { delete(run(m), "tool") },
+		"no driver name":   func(m map[string]any) { delete(driver(m), "name") },
+		"no rule id":       func(m map[string]any) { delete(driver(m)["rules"].([]any)[0].(map[string]any), "id") },
+		"no message":       func(m map[string]any) { delete(result(m), "message") },
+		"empty message":    func(m map[string]any) { result(m)["message"] = map[string]any{} },
+		"bad level":        func(m map[string]any) { result(m)["level"] = "fatal" },
+		"unknown property": func(m map[string]any) { result(m)["severity"] = "HIGH" },
+		"negative index":   func(m map[string]any) { result(m)["ruleIndex"] = -2 },
+		"line zero":        func(m map[string]any) { physical(m)["region"] = map[string]any{"startLine": 0} },
+		"no artifact":      func(m map[string]any) { delete(physical(m), "artifactLocation") },
+		"help uri not uri": func(m map[string]any) { driver(m)["rules"].([]any)[0].(map[string]any)["helpUri"] = "nvd" },
+	}
+	for name, breakIt := range breakages {
+		t.Run(name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(good, &m); err != nil {
+				t.Fatal(err)
+			}
+			breakIt(m)
+			bad, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if validateSARIFSchema(t, bad) == nil {
+				t.Fatal("broken log passed schema validation")
 			}
 		})
 	}

@@ -88,6 +88,8 @@ func spdxDocument(r *Report, opts Options) *v2_3.Document {
 	}
 
 	if d := t.Distro; !d.Empty() {
+		// SPDX JSON spells the purpose with an underscore: OPERATING-SYSTEM
+		// is the tag-value form, which the SPDX 2.3 JSON schema rejects.
 		contains(&v2_3.Package{
 			PackageName:             d.ID,
 			PackageSPDXIdentifier:   common.ElementID(uniqueRef(used, "OperatingSystem-"+spdxIDPart(strings.Trim(d.ID+"-"+d.VersionID, "-")))),
@@ -97,7 +99,7 @@ func spdxDocument(r *Report, opts Options) *v2_3.Document {
 			PackageLicenseConcluded: spdxNoAssertion,
 			PackageLicenseDeclared:  spdxNoAssertion,
 			PackageDescription:      d.PrettyName,
-			PrimaryPackagePurpose:   "OPERATING-SYSTEM",
+			PrimaryPackagePurpose:   "OPERATING_SYSTEM",
 		})
 	}
 	for _, p := range sortedPackages(r) {

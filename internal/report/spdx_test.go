@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
@@ -18,13 +20,31 @@ import (
 	"github.com/picket-cdr/picket/internal/inventory"
 )
 
-// No copy of the SPDX 2.3 JSON schema exists in this module's dependencies
-// or the local module cache, so validateSPDX23 checks, by hand, the
-// constraints that schema and the SPDX 2.3 specification put on everything
-// Picket writes: required fields, allowed properties (the schema forbids
-// additional ones), identifier and date patterns, enumerations and
-// referential integrity. The document must also decode with tools-golang's
-// own reader and pass spdxlib.ValidateDocument.
+// SPDX output is checked twice. validateSPDXSchema validates it against the
+// official SPDX 2.3 JSON schema (testdata/schema/spdx-schema-2.3.json, see
+// the README there). That schema only types the properties, lists the
+// allowed ones and the enumerations, so validateSPDX23 also checks, by
+// hand, what the SPDX 2.3 specification adds: documentNamespace (required
+// by the specification but not by the 2.3 schema), identifier and date
+// patterns, license expressions and referential integrity. The document
+// must also decode with tools-golang's own reader and pass
+// spdxlib.ValidateDocument.
+
+// spdxSchemaID is the $id of the SPDX 2.3 JSON schema.
+const spdxSchemaID = "http://spdx.org/rdf/terms/2.3"
+
+// compiledSPDXSchema compiles the official SPDX 2.3 JSON schema once, from
+// the local copy only, with format assertions on.
+var compiledSPDXSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	return compileLocalSchema(map[string]string{spdxSchemaID: "spdx-schema-2.3.json"}, spdxSchemaID)
+})
+
+// validateSPDXSchema validates a JSON document against the SPDX 2.3 JSON
+// schema.
+func validateSPDXSchema(t *testing.T, data []byte) error {
+	t.Helper()
+	return validateAgainst(t, "SPDX", compiledSPDXSchema, data)
+}
 
 var (
 	spdxIDPattern   = regexp.MustCompile(`^SPDXRef-[a-zA-Z0-9.-]+$`)
@@ -52,7 +72,7 @@ var (
 	spdxExternalRefKeys   = []string{"comment", "referenceCategory", "referenceLocator", "referenceType"}
 	spdxRelationshipKeys  = []string{"comment", "relatedSpdxElement", "relationshipType", "spdxElementId"}
 	spdxRefCategories     = []string{"OTHER", "PERSISTENT-ID", "PERSISTENT_ID", "SECURITY", "PACKAGE-MANAGER", "PACKAGE_MANAGER"}
-	spdxPackagePurposes   = []string{"OTHER", "INSTALL", "ARCHIVE", "FIRMWARE", "APPLICATION", "FRAMEWORK", "LIBRARY", "CONTAINER", "SOURCE", "DEVICE", "OPERATING-SYSTEM", "FILE"}
+	spdxPackagePurposes   = []string{"OTHER", "INSTALL", "ARCHIVE", "FIRMWARE", "APPLICATION", "FRAMEWORK", "LIBRARY", "CONTAINER", "SOURCE", "DEVICE", "OPERATING_SYSTEM", "FILE"}
 	spdxRelationshipTypes = []string{
 		"VARIANT_OF", "COPY_OF", "PATCH_FOR", "TEST_DEPENDENCY_OF", "CONTAINED_BY", "DATA_FILE_OF",
 		"OPTIONAL_COMPONENT_OF", "ANCESTOR_OF", "GENERATES", "CONTAINS", "OPTIONAL_DEPENDENCY_OF",
@@ -287,8 +307,50 @@ func TestSPDXValid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := render(t, FormatSPDX, tt.r, Options{})
+			if err := validateSPDXSchema(t, out); err != nil {
+				t.Fatalf("SPDX output does not validate against the SPDX 2.3 JSON schema: %v\n%s", err, out)
+			}
 			if errs := validateSPDX23(out); len(errs) > 0 {
 				t.Fatalf("SPDX output is not valid SPDX 2.3:\n  %s\n%s", strings.Join(errs, "\n  "), out)
+			}
+		})
+	}
+}
+
+// TestSPDXSchemaRejects proves the schema validation is live: broken
+// documents must fail it.
+func TestSPDXSchemaRejects(t *testing.T) {
+	good := render(t, FormatSPDX, fixture(), Options{})
+	pkg := func(m map[string]any, i int) map[string]any { return m["packages"].([]any)[i].(map[string]any) }
+	breakages := map[string]func(m map[string]any){
+		"no SPDXID":           func(m map[string]any) { delete(m, "SPDXID") },
+		"no creationInfo":     func(m map[string]any) { delete(m, "creationInfo") },
+		"no creators":         func(m map[string]any) { m["creationInfo"].(map[string]any)["creators"] = []any{} },
+		"no downloadLocation": func(m map[string]any) { delete(pkg(m, 2), "downloadLocation") },
+		"extra property":      func(m map[string]any) { pkg(m, 2)["purl"] = "pkg:x/y" },
+		// The tag-value spelling, which SPDX JSON does not allow.
+		"tag-value purpose": func(m map[string]any) { pkg(m, 1)["primaryPackagePurpose"] = "OPERATING-SYSTEM" },
+		"bad reference category": func(m map[string]any) {
+			pkg(m, 2)["externalRefs"].([]any)[0].(map[string]any)["referenceCategory"] = "PURL"
+		},
+		"bad relationship type": func(m map[string]any) {
+			m["relationships"].([]any)[0].(map[string]any)["relationshipType"] = "HAS"
+		},
+		"filesAnalyzed not bool": func(m map[string]any) { pkg(m, 0)["filesAnalyzed"] = "false" },
+	}
+	for name, breakIt := range breakages {
+		t.Run(name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(good, &m); err != nil {
+				t.Fatal(err)
+			}
+			breakIt(m)
+			bad, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if validateSPDXSchema(t, bad) == nil {
+				t.Fatal("broken document passed schema validation")
 			}
 		})
 	}

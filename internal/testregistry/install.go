@@ -2,7 +2,6 @@ package testregistry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -118,5 +117,3 @@ func stopService(ctx context.Context, logf func(string, ...any)) {
 		}
 	}
 }
-
-var errNoLock = errors.New("testregistry: no file locking on this system")

@@ -202,7 +202,7 @@ func Start(t testing.TB, opts ...Option) *Registry {
 	t.Cleanup(func() {
 		r.Stop()
 		if t.Failed() {
-			t.Logf("testregistry %s output:\n%s", r.host, tail(r.Log(), 8192))
+			t.Logf("testregistry %s output (tail):\n%s", r.host, tail(r.Log(), 3000))
 		}
 	})
 	return r
@@ -219,7 +219,7 @@ func (r *Registry) launch(t testing.TB, bin string, c config, work, extra, certF
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, `version: 0.1
 log:
-  level: info
+  level: warn
   formatter: text
 storage:
   filesystem:

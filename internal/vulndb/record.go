@@ -144,3 +144,6 @@ func NormalizeEcosystem(eco string) string {
 	}
 	return eco
 }
+
+// now is the clock, replaceable in tests.
+var now = func() time.Time { return time.Now().UTC() }
