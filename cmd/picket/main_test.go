@@ -119,8 +119,10 @@ func TestCLI(t *testing.T) {
 		{"bad env value", []string{"PICKET_NO_CACHE=maybe"}, []string{"scan", "image", img}, 2, "", "PICKET_NO_CACHE"},
 		{"missing image", nil, []string{"scan", "image", "docker-archive:/nonexistent.tar"}, 2, "", "no such file"},
 		{"bad severity", nil, []string{"scan", "image", "--fail-on", "urgent", img}, 2, "", "unknown severity"},
-		{"fail-on passes", nil, []string{"scan", "image", "--fail-on", "low", img}, 0, "", ""},
-		{"fail-on fails", nil, []string{"scan", "image", "--fail-on", "medium", bad}, 1, "PKT-SCAN-UNSAFE-ENTRY", "policy failed"},
+		{"fail-on passes", nil, []string{"scan", "image", "--skip-vuln", "--fail-on", "low", img}, 0, "", ""},
+		{"fail-on fails", nil, []string{"scan", "image", "--skip-vuln", "--fail-on", "medium", bad}, 1, "PKT-SCAN-UNSAFE-ENTRY", "policy failed"},
+		{"fail-on without database fails closed", nil, []string{"scan", "image", "--fail-on", "high", img}, 2, "", "needs the vulnerability database"},
+		{"no database warns", nil, []string{"scan", "image", img}, 0, "musl", "no vulnerability database"},
 		{"unknown analyzer", nil, []string{"scan", "image", "--analyzers", "nope", img}, 2, "", "unknown analyzer"},
 		{"no args", nil, []string{"scan", "image"}, 2, "", "accepts 1 arg"},
 		{"completion", nil, []string{"completion", "bash"}, 0, "__picket", ""},
@@ -161,5 +163,71 @@ func TestOutputFileAndCache(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cacheDir, "layers.db")); err != nil {
 		t.Errorf("cache not written: %v", err)
+	}
+}
+
+// TestCLIVulnerabilities runs `picket db import` and the scan gate end to
+// end: findings fail the gate, an ignore file and a VEX statement suppress
+// them with their reasons shown.
+func TestCLIVulnerabilities(t *testing.T) {
+	pypi := filepath.Join("..", "..", "..", "shared", "data", "osv", "PyPI")
+	if _, err := os.Stat(pypi); err != nil {
+		t.Skipf("shared OSV data not available: %v", err)
+	}
+	dbDir := t.TempDir()
+	if r := runPicket(t, nil, "db", "import", "--db-dir", dbDir, pypi); r.code != 0 || !strings.Contains(r.stdout, "2661") {
+		t.Fatalf("db import: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := runPicket(t, nil, "db", "status", "--db-dir", dbDir); r.code != 0 || !strings.Contains(r.stdout, "2661") {
+		t.Fatalf("db status: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	root := t.TempDir()
+	meta := filepath.Join(root, "usr/lib/python3.11/site-packages/requests-2.19.0.dist-info")
+	os.MkdirAll(meta, 0o755)
+	os.WriteFile(filepath.Join(meta, "METADATA"), []byte("Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n"), 0o644)
+	ref := "rootfs:" + root
+	scan := func(extra ...string) result {
+		return runPicket(t, nil, append([]string{"scan", "image", "--db-dir", dbDir, "-f", "json"}, append(extra, ref)...)...)
+	}
+	type out struct {
+		Findings []struct {
+			RuleID string
+		}
+		Suppressed []struct {
+			Reason string
+			Status string
+		}
+	}
+	parse := func(r result) out {
+		var o out
+		if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
+			t.Fatalf("json: %v\n%s\n%s", err, r.stdout, r.stderr)
+		}
+		return o
+	}
+	r := scan("--fail-on", "unknown")
+	if r.code != 1 || len(parse(r).Findings) != 2 {
+		t.Fatalf("gate: exit %d, %+v", r.code, parse(r))
+	}
+	ignore := filepath.Join(t.TempDir(), "ignore.yaml")
+	os.WriteFile(ignore, []byte("ignore:\n  - id: CVE-2018-18074\n    reason: header stripping not used\n    expires: 2999-01-01\n  - id: PYSEC-2023-74\n    reason: expired\n    expires: 2020-01-01\n"), 0o644)
+	vex := filepath.Join(t.TempDir(), "app.openvex.json")
+	os.WriteFile(vex, []byte(`{"@context":"https://openvex.dev/ns/v0.2.0","@id":"x","author":"t","timestamp":"2026-01-01T00:00:00Z","version":1,
+ "statements":[{"vulnerability":{"name":"CVE-2023-32681"},"products":[{"@id":"pkg:pypi/requests@2.19.0"}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`), 0o644)
+	r = scan("--fail-on", "unknown", "--ignorefile", ignore)
+	o := parse(r)
+	if r.code != 1 || len(o.Findings) != 1 || len(o.Suppressed) != 1 || !strings.Contains(o.Suppressed[0].Reason, "header stripping") {
+		t.Fatalf("ignore file: exit %d %+v", r.code, o)
+	}
+	r = scan("--fail-on", "unknown", "--ignorefile", ignore, "--vex", vex)
+	o = parse(r)
+	if r.code != 0 || len(o.Findings) != 0 || len(o.Suppressed) != 2 {
+		t.Fatalf("ignore file + VEX: exit %d %+v %s", r.code, o, r.stderr)
+	}
+	if r := scan("--vex", ignore); r.code != 2 {
+		t.Errorf("bad VEX accepted: %d", r.code)
+	}
+	if r := scan("--severity", "CRITICAL"); r.code != 0 || len(parse(r).Findings) != 0 {
+		t.Errorf("--severity CRITICAL: %d %+v", r.code, parse(r))
 	}
 }

@@ -76,7 +76,7 @@ Exit codes: 0 success, 1 a --fail-on policy failed, 2 error.`,
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", config.DefaultPath(), "config file (YAML)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(newScanCmd(g), newVersionCmd())
+	root.AddCommand(newScanCmd(g), newDBCmd(g), newVersionCmd())
 	return root
 }
 

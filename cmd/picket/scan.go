@@ -15,9 +15,12 @@ import (
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/cache"
 	"github.com/picket-cdr/picket/internal/finding"
+	"github.com/picket-cdr/picket/internal/gate"
 	"github.com/picket-cdr/picket/internal/image"
 	"github.com/picket-cdr/picket/internal/report"
 	"github.com/picket-cdr/picket/internal/scan"
+	"github.com/picket-cdr/picket/internal/suppress"
+	"github.com/picket-cdr/picket/internal/vulndb"
 )
 
 func newScanCmd(g *globalFlags) *cobra.Command {
@@ -44,6 +47,13 @@ type scanImageFlags struct {
 	failOn        string
 	noProgress    bool
 	timeout       time.Duration
+	dbDir         string
+	skipVuln      bool
+	dbMaxAge      time.Duration
+	severities    []string
+	ignoreUnfixed bool
+	ignoreFile    string
+	vex           []string
 }
 
 func newScanImageCmd(g *globalFlags) *cobra.Command {
@@ -51,7 +61,7 @@ func newScanImageCmd(g *globalFlags) *cobra.Command {
 	defCache, _ := cache.DefaultDir()
 	cmd := &cobra.Command{
 		Use:   "image [flags] IMAGE",
-		Short: "Scan a container image: package inventory and SBOM",
+		Short: "Scan a container image: package inventory, SBOM and vulnerabilities",
 		Long: `Scan a container image. Layers are streamed once, never extracted to disk;
 results are cached per layer so shared base layers are analysed once.
 
@@ -65,13 +75,21 @@ IMAGE is named with a transport prefix, as skopeo and syft do:
 A bare reference is recognised by content when it is an existing path;
 otherwise it is tried in the Docker Engine, then in the registry.
 
+Vulnerabilities are matched against the database of ` + "`picket db`" + ` (skip with
+--skip-vuln). Without a database the scan warns and reports inventory only;
+with --fail-on it fails instead (exit 2), since a gate without data passes
+everything. Findings accepted in the ignore file (.picketignore: YAML
+"ignore: [{id, reason, expires, packages, paths}]" or one id per line) or by
+OpenVEX not_affected/fixed statements are listed as suppressed, with reasons.
+
 Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 		Example: `  picket scan image docker-archive:alpine.tar.gz
   picket scan image --format cyclonedx -o sbom.json alpine:3.19
   picket scan image --format spdx registry:localhost:5000/app:1.2 --insecure
   picket scan image --platform linux/arm64 oci:./layout
   picket scan image rootfs:/mnt/rootfs --format json
-  PICKET_FORMAT=sarif picket scan image docker-daemon:myapp:latest`,
+  PICKET_FORMAT=sarif picket scan image docker-daemon:myapp:latest
+  picket scan image --fail-on high --ignore-unfixed --vex app.openvex.json myapp:1.4`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			out := make([]string, 0, len(image.Transports))
@@ -99,6 +117,13 @@ Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding at or above this severity is found (LOW, MEDIUM, HIGH, CRITICAL)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "never show progress (it is shown only when stderr is a terminal)")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Minute, "give up after this long")
+	fl.StringVar(&f.dbDir, "db-dir", defaultDBDir(), "vulnerability database directory (see `picket db`)")
+	fl.BoolVar(&f.skipVuln, "skip-vuln", false, "do not match vulnerabilities (inventory and SBOM only)")
+	fl.DurationVar(&f.dbMaxAge, "db-max-age", 7*24*time.Hour, "warn when the vulnerability data is older than this (0: never)")
+	fl.StringSliceVar(&f.severities, "severity", nil, "report only findings of these severities (UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)")
+	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "hide vulnerabilities that have no fixed version")
+	fl.StringVar(&f.ignoreFile, "ignorefile", ".picketignore", "ignore file: ids with reason and expiry (used when it exists)")
+	fl.StringSliceVar(&f.vex, "vex", nil, "OpenVEX documents; not_affected and fixed statements suppress findings")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Formats(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -115,14 +140,33 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	if !validFormat(f.format) {
 		return fmt.Errorf("--format: unknown format %q (want one of %v)", f.format, report.Formats())
 	}
-	var failOn finding.Severity
+	gopts := gate.Options{IgnoreUnfixed: f.ignoreUnfixed}
 	if f.failOn != "" {
 		s, err := finding.ParseSeverity(f.failOn)
 		if err != nil {
 			return fmt.Errorf("--fail-on: %w", err)
 		}
-		failOn = s
+		gopts.Gate, gopts.FailOn = true, s
 	}
+	for _, sv := range f.severities {
+		s, err := finding.ParseSeverity(sv)
+		if err != nil {
+			return fmt.Errorf("--severity: %w", err)
+		}
+		gopts.Severities = append(gopts.Severities, s)
+	}
+	sup := suppress.New()
+	if _, err := os.Stat(f.ignoreFile); err == nil || cmd.Flags().Changed("ignorefile") {
+		if err := sup.LoadIgnoreFile(f.ignoreFile); err != nil {
+			return fmt.Errorf("--ignorefile: %w", err)
+		}
+	}
+	for _, v := range f.vex {
+		if err := sup.LoadVEX(v); err != nil {
+			return fmt.Errorf("--vex: %w", err)
+		}
+	}
+	gopts.Suppress = sup
 	maxFile, err := units.RAMInBytes(f.maxFileSize)
 	if err != nil || maxFile <= 0 {
 		return fmt.Errorf("--max-file-size: invalid size %q", f.maxFileSize)
@@ -155,6 +199,24 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 			opts = append(opts, scan.WithCache(store))
 		}
 	}
+	var missingDB bool
+	if !f.skipVuln {
+		db, err := vulndb.Open(f.dbDir)
+		switch {
+		case errors.Is(err, vulndb.ErrNoDB):
+			if gopts.Gate {
+				// Fail closed: a gate without data would pass everything.
+				return fmt.Errorf("--fail-on needs the vulnerability database: %w (or pass --skip-vuln)", err)
+			}
+			g.logger.Warn("no vulnerability database: vulnerabilities are not checked (run `picket db update`)", "db-dir", f.dbDir)
+			missingDB = true
+		case err != nil:
+			return err
+		default:
+			defer db.Close()
+			opts = append(opts, scan.WithVulnDB(db, f.dbMaxAge))
+		}
+	}
 	var prog *progressLine
 	if !f.noProgress && isatty.IsTerminal(os.Stderr.Fd()) {
 		prog = newProgressLine(os.Stderr, ref)
@@ -167,19 +229,15 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	if err != nil {
 		return err
 	}
+	if missingDB {
+		rep.VulnDB = &report.VulnDB{Status: "missing"}
+	}
+	failed := gate.Apply(rep, gopts)
 	if err := writeReport(cmd.OutOrStdout(), f, rep); err != nil {
 		return err
 	}
-	if failOn != finding.Unknown {
-		n := 0
-		for _, fd := range rep.Findings {
-			if fd.Severity >= failOn {
-				n++
-			}
-		}
-		if n > 0 {
-			return fmt.Errorf("%w: %d findings at or above %s", errPolicy, n, failOn)
-		}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d findings at or above %s", errPolicy, failed, gopts.FailOn)
 	}
 	return nil
 }

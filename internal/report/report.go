@@ -21,7 +21,38 @@ type Report struct {
 	Target        Target               `json:"target"`
 	Packages      []*inventory.Package `json:"packages"`
 	Findings      []*finding.Finding   `json:"findings"`
-	Stats         Stats                `json:"stats"`
+	// Suppressed are findings an ignore file or a VEX statement accepted,
+	// kept with the reason so that nothing disappears silently.
+	Suppressed []*Suppressed `json:"suppressed,omitempty"`
+	// VulnDB describes the vulnerability data the scan used; nil when
+	// vulnerabilities were not checked at all.
+	VulnDB *VulnDB `json:"vulnerabilityDatabase,omitempty"`
+	Stats  Stats   `json:"stats"`
+}
+
+// Suppressed is a finding set aside by the user's policy.
+type Suppressed struct {
+	Finding *finding.Finding `json:"finding"`
+	Source  string           `json:"source"`           // "ignore-file:PATH", "vex:PATH"
+	Status  string           `json:"status,omitempty"` // "ignored", "not_affected", "fixed"
+	Reason  string           `json:"reason"`
+}
+
+// VulnDB states whether and against what vulnerabilities were checked.
+type VulnDB struct {
+	// Status is "ok", "stale" (older than the configured age) or "missing"
+	// (no database: vulnerabilities were not checked).
+	Status    string    `json:"status"`
+	UpdatedAt time.Time `json:"updatedAt,omitempty"` // the oldest source's update time
+	Sources   []string  `json:"sources,omitempty"`
+	// Packages looked up, packages no feed covers, and version errors.
+	Packages    int      `json:"packages"`
+	Unsupported int      `json:"unsupported"`
+	Errors      int      `json:"errors"`
+	ErrorSample []string `json:"errorSample,omitempty"`
+	// OwnedByOS counts language packages installed by OS packages, which
+	// are covered by the distro's advisories instead of upstream ones.
+	OwnedByOS int `json:"ownedByOS"`
 }
 
 // Tool names the producer.

@@ -27,6 +27,7 @@ import (
 	"github.com/picket-cdr/picket/internal/image"
 	"github.com/picket-cdr/picket/internal/layer"
 	"github.com/picket-cdr/picket/internal/report"
+	"github.com/picket-cdr/picket/internal/vulndb"
 )
 
 // Defaults for Options.
@@ -53,6 +54,9 @@ type Options struct {
 	Progress func(Progress)
 	// Version of the tool, for reports.
 	Version string
+	// VulnDB, when set, is matched against the inventory.
+	VulnDB     *vulndb.DB
+	VulnMaxAge time.Duration
 }
 
 // Progress is a snapshot of a running scan.
@@ -249,6 +253,11 @@ func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*report.Repor
 		rep.Target.Layers[i].Cached = hit[l.Key]
 	}
 	rep.CreatedAt = start.UTC()
+	if s.opts.VulnDB != nil {
+		if err := s.matchVulns(ctx, rep); err != nil {
+			return nil, err
+		}
+	}
 	rep.Stats.LayersCached = cachedN
 	rep.Stats.Duration = time.Since(start)
 	return rep, nil
