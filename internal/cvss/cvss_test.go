@@ -14,16 +14,16 @@ import (
 //	v31ex    FIRST, "CVSS v3.1 Examples" (https://www.first.org/cvss/v3.1/examples),
 //	         entry for the CVE named in the case; vector/score pairs as
 //	         transcribed in quay/claircore toolkit/types/cvss/testdata/v3{0,1}_score.list.
-//
-// Beyond these, conformance_test.go recomputes every v2 and v3 base vector
-// from the specification formulas and v4_test.go checks v4.0 against the
-// FIRST reference set and go-cvss.
 //	v40ex    FIRST, "CVSS v4.0 Examples" document version 1.8
 //	         (https://www.first.org/cvss/v4.0/examples); pairs as transcribed in
 //	         cticommons/cvss testdata/first/v40-base.json.
 //	v40cc    quay/claircore toolkit/types/cvss/testdata/v4_score.list, a
-//	         third-party fixture (most entries are FIRST v4.0 Examples vectors).
+//	         third-party fixture.
 //	nvd      the NVD/CNA score published for the CVE named in the case.
+//
+// Beyond these, conformance_test.go recomputes every v2 and v3 base vector
+// from the specification formulas and v4_test.go checks v4.0 against the
+// FIRST reference set and go-cvss.
 var knownScores = []struct {
 	vector   string
 	version  Version

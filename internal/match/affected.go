@@ -18,17 +18,17 @@ type verdict struct {
 // in each SEMVER or ECOSYSTEM range the events, sorted by version, switch
 // the state on ("introduced") and off ("fixed", past "last_affected", at
 // "limit"). GIT ranges need commit graphs and are ignored here.
-func evaluate(cmp version.Comparer, v string, a vulndb.Affected) (verdict, error) {
+func evaluate(cmp, semver version.Comparer, v string, a vulndb.Affected) (verdict, error) {
 	for _, lv := range a.Versions {
 		if lv == v {
-			return verdict{affected: true, fixed: firstFixed(cmp, v, a.Ranges)}, nil
+			return verdict{affected: true, fixed: firstFixed(cmp, semver, v, a.Ranges)}, nil
 		}
 	}
 	for _, r := range a.Ranges {
 		var c version.Comparer
 		switch r.Type {
 		case "SEMVER":
-			c = version.SemVer
+			c = semver
 		case "ECOSYSTEM":
 			c = cmp
 		default:
@@ -39,7 +39,7 @@ func evaluate(cmp version.Comparer, v string, a vulndb.Affected) (verdict, error
 			return verdict{}, err
 		}
 		if hit {
-			return verdict{affected: true, fixed: firstFixed(c, v, []vulndb.Range{r})}, nil
+			return verdict{affected: true, fixed: firstFixed(cmp, semver, v, []vulndb.Range{r})}, nil
 		}
 	}
 	return verdict{}, nil
@@ -127,12 +127,12 @@ func inRange(c version.Comparer, v string, evs []vulndb.Event) (bool, error) {
 }
 
 // firstFixed returns the lowest fixed version above v in the ranges.
-func firstFixed(c version.Comparer, v string, ranges []vulndb.Range) string {
+func firstFixed(c, semver version.Comparer, v string, ranges []vulndb.Range) string {
 	best := ""
 	for _, r := range ranges {
 		cc := c
 		if r.Type == "SEMVER" {
-			cc = version.SemVer
+			cc = semver
 		}
 		for _, e := range r.Events {
 			if e.Fixed == "" {

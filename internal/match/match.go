@@ -64,6 +64,8 @@ type hit struct {
 func (m *Matcher) Match(ctx context.Context, pkgs []*inventory.Package, d inventory.Distro, target string) ([]*finding.Finding, Stats, error) {
 	var st Stats
 	var out []*finding.Finding
+	memo := map[string]version.Comparer{} // one parse cache per ecosystem per call
+	semver := version.Memoized(version.SemVer)
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
 			return nil, st, err
@@ -79,10 +81,15 @@ func (m *Matcher) Match(ctx context.Context, pkgs []*inventory.Package, d invent
 		}
 		st.Packages++
 		base, _ := version.ParseEcosystem(q.ecosystem)
-		cmp, err := version.For(base)
-		if err != nil {
-			st.Unsupported++
-			continue
+		cmp, ok := memo[base]
+		if !ok {
+			c, err := version.For(base)
+			if err != nil {
+				st.Unsupported++
+				continue
+			}
+			cmp = version.Memoized(c)
+			memo[base] = cmp
 		}
 		recs, err := m.db.Lookup(q.ecosystem, q.name)
 		if err != nil {
@@ -98,7 +105,7 @@ func (m *Matcher) Match(ctx context.Context, pkgs []*inventory.Package, d invent
 					vulndb.NormalizeName(q.ecosystem, a.Package.Name) != vulndb.NormalizeName(q.ecosystem, q.name) {
 					continue
 				}
-				v, err := evaluate(cmp, q.version, a)
+				v, err := evaluate(cmp, semver, q.version, a)
 				if err != nil {
 					st.Errors++
 					if len(st.ErrorSample) < 10 {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,8 +126,19 @@ func cycloneDXBOM(r *Report, opts Options) *cdx.BOM {
 		Components:   &components,
 		Dependencies: &[]cdx.Dependency{dep},
 	}
-	if vulns := cycloneDXVulnerabilities(r, image.BOMRef, byPURL); len(vulns) > 0 {
+	if vulns := cycloneDXVulnerabilities(r, refs, image.BOMRef, byPURL); len(vulns) > 0 {
 		bom.Vulnerabilities = &vulns
+	}
+	if db := r.VulnDB; db != nil {
+		var props propertyList
+		props.add(propVulnDBStatus, db.Status)
+		if !db.UpdatedAt.IsZero() {
+			props.add(propVulnDBUpdated, db.UpdatedAt.UTC().Format(time.RFC3339))
+		}
+		for _, src := range db.Sources {
+			props.add(propVulnDBSource, src)
+		}
+		bom.Metadata.Properties = props.ptr()
 	}
 	return bom
 }
@@ -269,64 +281,280 @@ func cycloneDXLicenses(licenses []string) *cdx.Licenses {
 	return &out
 }
 
-// cycloneDXVulnerabilities lists one vulnerability per rule id of the
-// vulnerability findings, affecting the components named by the findings'
-// purl attribute, or the image when none matches.
-func cycloneDXVulnerabilities(r *Report, imageRef string, byPURL map[string][]string) []cdx.Vulnerability {
-	groups := map[string][]*finding.Finding{}
-	var ids []string
+// Property names Picket adds to CycloneDX vulnerabilities and to the
+// metadata.
+const (
+	propVulnKEV           = "picket:vulnerability:kev"
+	propSuppressionSource = "picket:suppression:source"
+	propVulnDBStatus      = "picket:vulndb:status"
+	propVulnDBUpdated     = "picket:vulndb:updatedAt"
+	propVulnDBSource      = "picket:vulndb:source"
+)
+
+// vexToCycloneDXJustification maps OpenVEX justifications onto CycloneDX's.
+var vexToCycloneDXJustification = map[string]cdx.ImpactAnalysisJustification{
+	"component_not_present":                             cdx.IAJCodeNotPresent,
+	"vulnerable_code_not_present":                       cdx.IAJCodeNotPresent,
+	"vulnerable_code_not_in_execute_path":               cdx.IAJCodeNotReachable,
+	"vulnerable_code_cannot_be_controlled_by_adversary": cdx.IAJRequiresEnvironment,
+	"inline_mitigations_already_exist":                  cdx.IAJProtectedByMitigatingControl,
+}
+
+// cdxVulnEntry is one vulnerability finding bound for the BOM, with the
+// impact analysis of the VEX statement that suppressed it, if any.
+type cdxVulnEntry struct {
+	f        *finding.Finding
+	analysis *cdx.VulnerabilityAnalysis
+	source   string // the suppression's source
+}
+
+// cycloneDXVulnerabilities lists the vulnerability findings, one entry per
+// rule id, affecting the components named by the findings' purl
+// attribute, or the image when none matches.
+//
+// Findings a VEX statement suppressed are listed too, in entries of their
+// own carrying the statement as impact analysis: "not_affected" (with the
+// OpenVEX justification mapped onto CycloneDX's where one corresponds) or,
+// for "fixed", "resolved". Findings suppressed by an ignore file are left
+// out: the BOM states facts about the image, and an ignore file is local
+// policy that asserts none; it is recorded in the JSON and SARIF reports.
+func cycloneDXVulnerabilities(r *Report, refs map[string]bool, imageRef string, byPURL map[string][]string) []cdx.Vulnerability {
+	var entries []cdxVulnEntry
 	for _, f := range sortedFindings(r) {
-		if f.Kind != finding.KindVulnerability {
+		if isVulnerability(f) {
+			entries = append(entries, cdxVulnEntry{f: f})
+		}
+	}
+	for _, s := range sortedSuppressed(r) {
+		if !isVulnerability(s.Finding) {
 			continue
 		}
-		id := sarifRuleID(f.RuleID)
-		if _, ok := groups[id]; !ok {
-			ids = append(ids, id)
+		a := &cdx.VulnerabilityAnalysis{Detail: s.Reason}
+		switch s.Status {
+		case suppressedNotAffected:
+			a.State = cdx.IASNotAffected
+			a.Justification = vexToCycloneDXJustification[vexJustification(s)]
+		case suppressedFixed:
+			a.State = cdx.IASResolved
+		default:
+			continue // an ignore file's decision, not a statement about the image
 		}
-		groups[id] = append(groups[id], f)
+		entries = append(entries, cdxVulnEntry{f: s.Finding, analysis: a, source: s.Source})
 	}
-	slices.Sort(ids)
 
-	vulns := make([]cdx.Vulnerability, 0, len(ids))
-	for _, id := range ids {
-		group := groups[id] // most severe first
-		var affected, refs []string
-		for _, f := range group {
-			affected = append(affected, byPURL[f.Attributes[FindingAttrPURL]]...)
-			refs = append(refs, f.References...)
+	// Group by id and analysis: one vulnerability carries one analysis.
+	type groupKey struct {
+		id                     string
+		state, justif, details string
+		source                 string
+	}
+	groups := map[groupKey][]cdxVulnEntry{}
+	var keys []groupKey
+	for _, e := range entries {
+		k := groupKey{id: sarifRuleID(e.f.RuleID)}
+		if e.analysis != nil {
+			k.state, k.justif, k.details, k.source = string(e.analysis.State), string(e.analysis.Justification), e.analysis.Detail, e.source
 		}
-		if len(affected) == 0 {
-			affected = []string{imageRef}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
 		}
-		slices.Sort(affected)
-		affected = slices.Compact(affected)
-		affects := make([]cdx.Affects, 0, len(affected))
-		for _, ref := range affected {
-			affects = append(affects, cdx.Affects{Ref: ref})
-		}
+		groups[k] = append(groups[k], e)
+	}
+	slices.SortFunc(keys, func(a, b groupKey) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.state, b.state),
+			cmp.Compare(a.justif, b.justif), cmp.Compare(a.details, b.details), cmp.Compare(a.source, b.source))
+	})
 
-		v := cdx.Vulnerability{
-			BOMRef:         "vulnerability:" + id,
-			ID:             id,
-			Ratings:        &[]cdx.VulnerabilityRating{{Severity: cycloneDXSeverity(group[0].Severity)}},
-			Description:    firstNonEmpty(group, func(f *finding.Finding) string { return f.Title }),
-			Detail:         firstNonEmpty(group, func(f *finding.Finding) string { return f.Description }),
-			Recommendation: firstNonEmpty(group, func(f *finding.Finding) string { return f.Remediation }),
-			Affects:        &affects,
+	vulns := make([]cdx.Vulnerability, 0, len(keys))
+	for _, k := range keys {
+		group := make([]*finding.Finding, 0, len(groups[k])) // most severe first
+		for _, e := range groups[k] {
+			group = append(group, e.f)
 		}
-		var advisories []cdx.Advisory
-		slices.Sort(refs)
-		for _, ref := range slices.Compact(refs) {
-			if firstHTTPURL([]string{ref}) != "" {
-				advisories = append(advisories, cdx.Advisory{URL: ref})
+		ref := "vulnerability:" + k.id
+		if k.state != "" {
+			ref += ":" + k.state
+		}
+		v := cycloneDXVulnerability(k.id, group, imageRef, byPURL)
+		v.BOMRef = uniqueRef(refs, ref)
+		if e := groups[k][0]; e.analysis != nil {
+			v.Analysis = e.analysis
+			var props propertyList
+			if v.Properties != nil {
+				props = *v.Properties
 			}
-		}
-		if len(advisories) > 0 {
-			v.Advisories = &advisories
+			props.add(propSuppressionSource, e.source)
+			v.Properties = props.ptr()
 		}
 		vulns = append(vulns, v)
 	}
 	return vulns
+}
+
+// cycloneDXVulnerability describes one vulnerability id from its findings,
+// most severe first.
+func cycloneDXVulnerability(id string, group []*finding.Finding, imageRef string, byPURL map[string][]string) cdx.Vulnerability {
+	top := group[0]
+	var affected, refs []string
+	for _, f := range group {
+		affected = append(affected, byPURL[f.Attributes[FindingAttrPURL]]...)
+		refs = append(refs, f.References...)
+	}
+	if len(affected) == 0 {
+		affected = []string{imageRef}
+	}
+	slices.Sort(affected)
+	affected = slices.Compact(affected)
+	affects := make([]cdx.Affects, 0, len(affected))
+	for _, ref := range affected {
+		affects = append(affects, cdx.Affects{Ref: ref})
+	}
+
+	v := cdx.Vulnerability{
+		ID:             id,
+		Ratings:        cycloneDXRatings(group),
+		Description:    firstNonEmpty(group, func(f *finding.Finding) string { return f.Title }),
+		Detail:         firstNonEmpty(group, func(f *finding.Finding) string { return f.Description }),
+		Recommendation: cycloneDXRecommendation(group),
+		Affects:        &affects,
+	}
+	src := cdx.Source{Name: top.Attributes[attrSource], URL: firstHTTPURL(top.References)}
+	if src.URL == "" {
+		src.URL = firstHTTPURL(refs)
+	}
+	if src != (cdx.Source{}) {
+		v.Source = &src
+	}
+
+	var aliases []string
+	for _, f := range group {
+		aliases = append(aliases, vulnAliases(f)...)
+	}
+	slices.Sort(aliases)
+	aliases = slices.Compact(aliases)
+	if len(aliases) > 0 {
+		vrefs := make([]cdx.VulnerabilityReference, 0, len(aliases))
+		for _, a := range aliases {
+			if a == id {
+				continue
+			}
+			s := vulnerabilitySource(a)
+			vrefs = append(vrefs, cdx.VulnerabilityReference{ID: a, Source: &s})
+		}
+		if len(vrefs) > 0 {
+			v.References = &vrefs
+		}
+	}
+
+	var advisories []cdx.Advisory
+	slices.Sort(refs)
+	for _, ref := range slices.Compact(refs) {
+		if firstHTTPURL([]string{ref}) != "" {
+			advisories = append(advisories, cdx.Advisory{URL: ref})
+		}
+	}
+	if len(advisories) > 0 {
+		v.Advisories = &advisories
+	}
+
+	var props propertyList
+	var kevs []string
+	for _, f := range group {
+		if k := f.Attributes[attrKEV]; k != "" && !slices.Contains(kevs, k) {
+			kevs = append(kevs, k)
+			props.add(propVulnKEV, k)
+		}
+	}
+	v.Properties = props.ptr()
+	return v
+}
+
+// cycloneDXRatings rates a vulnerability: one rating per distinct CVSS
+// vector of its findings, with the method read off the vector, or, when
+// none has a vector, the severity alone.
+func cycloneDXRatings(group []*finding.Finding) *[]cdx.VulnerabilityRating {
+	var ratings []cdx.VulnerabilityRating
+	seen := map[string]bool{}
+	for _, f := range group {
+		vector := f.Attributes[attrCVSS]
+		score, hasScore := cvssScore(f)
+		if vector == "" && !hasScore {
+			continue
+		}
+		key := vector + "|" + f.Attributes[attrScore]
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		rating := cdx.VulnerabilityRating{Severity: cycloneDXSeverity(f.Severity), Vector: vector}
+		if hasScore {
+			rating.Score = &score
+		}
+		if vector != "" {
+			rating.Method = cvssMethod(vector)
+		}
+		ratings = append(ratings, rating)
+	}
+	if len(ratings) == 0 {
+		ratings = append(ratings, cdx.VulnerabilityRating{Severity: cycloneDXSeverity(group[0].Severity)})
+	}
+	return &ratings
+}
+
+// cvssMethod names the CVSS version of a vector: "CVSS:4.0/...",
+// "CVSS:3.1/...", "CVSS:3.0/..." or a v2 vector, which has no prefix.
+func cvssMethod(vector string) cdx.ScoringMethod {
+	switch {
+	case strings.HasPrefix(vector, "CVSS:4.0/"):
+		return cdx.ScoringMethodCVSSv4
+	case strings.HasPrefix(vector, "CVSS:3.1/"):
+		return cdx.ScoringMethodCVSSv31
+	case strings.HasPrefix(vector, "CVSS:3.0/"):
+		return cdx.ScoringMethodCVSSv3
+	case strings.HasPrefix(vector, "CVSS:"):
+		return cdx.ScoringMethodOther
+	}
+	return cdx.ScoringMethodCVSSv2
+}
+
+// cycloneDXRecommendation is "Upgrade to X." when the findings name one
+// fixed version, "Upgrade P to X; Q to Y." for several, else the findings'
+// remediation.
+func cycloneDXRecommendation(group []*finding.Finding) string {
+	type fix struct{ pkg, version string }
+	var fixes []fix
+	for _, f := range group {
+		x := fix{f.Attributes[attrPackage], f.Attributes[attrFixed]}
+		if x.version != "" && !slices.Contains(fixes, x) {
+			fixes = append(fixes, x)
+		}
+	}
+	switch {
+	case len(fixes) == 0:
+		return firstNonEmpty(group, func(f *finding.Finding) string { return f.Remediation })
+	case !slices.ContainsFunc(fixes, func(x fix) bool { return x.version != fixes[0].version }):
+		return "Upgrade to " + fixes[0].version + "."
+	}
+	parts := make([]string, 0, len(fixes))
+	for _, x := range fixes {
+		parts = append(parts, cmp.Or(x.pkg, "the package")+" to "+x.version)
+	}
+	return "Upgrade " + strings.Join(parts, "; ") + "."
+}
+
+// vulnerabilitySource names the database that publishes an id, by its
+// prefix, with the id's page there.
+func vulnerabilitySource(id string) cdx.Source {
+	esc := url.PathEscape(id)
+	switch {
+	case strings.HasPrefix(id, "CVE-"):
+		return cdx.Source{Name: "NVD", URL: "https://nvd.nist.gov/vuln/detail/" + esc}
+	case strings.HasPrefix(id, "GHSA-"):
+		return cdx.Source{Name: "GitHub Advisories", URL: "https://github.com/advisories/" + esc}
+	case strings.HasPrefix(id, "GO-"):
+		return cdx.Source{Name: "Go Vulnerability Database", URL: "https://pkg.go.dev/vuln/" + esc}
+	}
+	return cdx.Source{Name: "OSV", URL: "https://osv.dev/vulnerability/" + esc}
 }
 
 // cycloneDXSeverity maps a severity to CycloneDX's.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/inventory"
@@ -13,7 +14,10 @@ import (
 
 // writeJSON renders the Report itself as indented JSON: packages and
 // findings in their canonical order, layers by index, and empty lists as []
-// rather than null so consumers need no null checks.
+// rather than null so consumers need no null checks. The optional parts
+// are left out rather than empty: "suppressed" when nothing was suppressed
+// (sorted like findings otherwise) and "vulnerabilityDatabase" when
+// vulnerabilities were not part of the scan.
 func writeJSON(w io.Writer, r *Report, opts Options) error {
 	out := *r
 	if out.SchemaVersion == 0 {
@@ -22,6 +26,10 @@ func writeJSON(w io.Writer, r *Report, opts Options) error {
 	out.Tool = Tool{Name: toolName(r), Version: toolVersion(r, opts)}
 	out.Packages = sortedPackages(r)
 	out.Findings = sortedFindings(r)
+	out.Suppressed = sortedSuppressed(r)
+	if len(out.Suppressed) == 0 {
+		out.Suppressed = nil
+	}
 	out.Target.Layers = slices.Clone(r.Target.Layers)
 	if out.Target.Layers == nil {
 		out.Target.Layers = []Layer{}
@@ -42,4 +50,26 @@ func writeJSON(w io.Writer, r *Report, opts Options) error {
 		return err
 	}
 	return writeBuffered(w, &buf)
+}
+
+// MarshalJSON leaves out updatedAt when it is unknown (a missing database)
+// instead of writing the zero time: encoding/json's omitempty does not
+// apply to time.Time. Fields keep their order and names.
+func (v VulnDB) MarshalJSON() ([]byte, error) {
+	type plain VulnDB // without this method
+	out := struct {
+		Status    string     `json:"status"`
+		UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+		plain
+	}{Status: v.Status, plain: plain(v)}
+	if !v.UpdatedAt.IsZero() {
+		out.UpdatedAt = &v.UpdatedAt
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as writeJSON; escaping is the caller's choice
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

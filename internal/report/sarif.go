@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/picket-cdr/picket/internal/finding"
 )
@@ -46,6 +47,7 @@ type (
 	}
 	sarifRule struct {
 		ID                   string              `json:"id"`
+		Name                 string              `json:"name,omitempty"`
 		ShortDescription     *sarifMessage       `json:"shortDescription,omitempty"`
 		FullDescription      *sarifMessage       `json:"fullDescription,omitempty"`
 		Help                 *sarifMessage       `json:"help,omitempty"`
@@ -66,13 +68,23 @@ type (
 		Text string `json:"text"`
 	}
 	sarifResult struct {
-		RuleID              string            `json:"ruleId"`
-		RuleIndex           int               `json:"ruleIndex"`
-		Level               string            `json:"level"`
-		Message             sarifMessage      `json:"message"`
-		Locations           []sarifLocation   `json:"locations"`
-		PartialFingerprints map[string]string `json:"partialFingerprints"`
-		Properties          map[string]any    `json:"properties,omitempty"`
+		RuleID              string             `json:"ruleId"`
+		RuleIndex           int                `json:"ruleIndex"`
+		Level               string             `json:"level"`
+		Message             sarifMessage       `json:"message"`
+		Locations           []sarifLocation    `json:"locations"`
+		PartialFingerprints map[string]string  `json:"partialFingerprints"`
+		Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+		Properties          map[string]any     `json:"properties,omitempty"`
+	}
+	// sarifSuppression (SARIF 2.1.0 §3.35) records that a user accepted a
+	// result: kind "external" as the decision lives in an ignore file or
+	// VEX document, not in the scanned artifact.
+	sarifSuppression struct {
+		Kind          string         `json:"kind"`
+		Status        string         `json:"status,omitempty"`
+		Justification string         `json:"justification,omitempty"`
+		Properties    map[string]any `json:"properties,omitempty"`
 	}
 	sarifLocation struct {
 		PhysicalLocation sarifPhysicalLocation  `json:"physicalLocation"`
@@ -98,14 +110,43 @@ type (
 // writeSARIF renders the findings as one SARIF 2.1.0 run. Each distinct rule
 // id becomes a rule; each finding a result located at its path inside the
 // image (or, without a path, at the target), with the layer it came from as
-// a logical location and in the result properties.
+// a logical location and in the result properties. Suppressed findings
+// follow the others as results carrying an accepted external suppression
+// with the user's reason, so dashboards show them as dismissed rather than
+// losing them.
 func writeSARIF(w io.Writer, r *Report, opts Options) error {
 	fs := sortedFindings(r)
-	rules, index := sarifRules(fs)
+	sup := sortedSuppressed(r)
+	all := slices.Clone(fs)
+	for _, s := range sup {
+		all = append(all, s.Finding)
+	}
+	slices.SortStableFunc(all, compareFindings)
+	rules, index := sarifRules(all)
 
-	results := make([]sarifResult, 0, len(fs))
+	results := make([]sarifResult, 0, len(fs)+len(sup))
 	for _, f := range fs {
 		results = append(results, sarifResultFor(r, f, index[f.RuleID]))
+	}
+	for _, s := range sup {
+		res := sarifResultFor(r, s.Finding, index[s.Finding.RuleID])
+		props := map[string]any{}
+		if s.Source != "" {
+			props["source"] = s.Source
+		}
+		if s.Status != "" {
+			props["status"] = s.Status
+		}
+		if len(props) == 0 {
+			props = nil
+		}
+		res.Suppressions = []sarifSuppression{{
+			Kind:          "external",
+			Status:        "accepted",
+			Justification: s.Reason,
+			Properties:    props,
+		}}
+		results = append(results, res)
 	}
 
 	run := sarifRun{
@@ -131,7 +172,8 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 
 // sarifRules builds one rule per distinct rule id, sorted by id, and the
 // index of each id in the result. A rule takes its texts from the most
-// severe of its findings and its tags from all of them.
+// severe of its findings (fs is sorted) and its tags from all of them.
+// Vulnerability rules are described by vulnerabilityRule.
 func sarifRules(fs []*finding.Finding) ([]sarifRule, map[string]int) {
 	byID := map[string][]*finding.Finding{}
 	var ids []string
@@ -167,6 +209,9 @@ func sarifRules(fs []*finding.Finding) ([]sarifRule, map[string]int) {
 		if rem := firstNonEmpty(group, func(f *finding.Finding) string { return f.Remediation }); rem != "" {
 			rule.Help = &sarifMessage{Text: rem}
 		}
+		if isVulnerability(top) {
+			vulnerabilityRule(&rule, group, title)
+		}
 		for _, f := range group {
 			if u := firstHTTPURL(f.References); u != "" {
 				rule.HelpURI = u
@@ -182,6 +227,9 @@ func sarifRules(fs []*finding.Finding) ([]sarifRule, map[string]int) {
 // sarifResultFor converts one finding.
 func sarifResultFor(r *Report, f *finding.Finding, ruleIndex int) sarifResult {
 	msg := f.Title
+	if isVulnerability(f) && f.Attributes[attrPackage] != "" {
+		msg = vulnerabilityMessage(f)
+	}
 	if msg == "" {
 		msg = sarifRuleID(f.RuleID)
 	}
@@ -266,6 +314,9 @@ func sarifRunProperties(r *Report) map[string]any {
 	}
 	if len(t.RepoTags) > 0 {
 		props["repoTags"] = t.RepoTags
+	}
+	if r.VulnDB != nil {
+		props["vulnerabilityDatabase"] = r.VulnDB
 	}
 	if len(props) == 0 {
 		return nil
@@ -370,4 +421,71 @@ func firstNonEmpty(fs []*finding.Finding, field func(*finding.Finding) string) s
 		}
 	}
 	return ""
+}
+
+// vulnerabilityRule completes the rule of a vulnerability id: named after
+// its title, with help naming the affected packages, their fixed versions
+// and the remediation, the CVSS base score (the highest of the group's) as
+// security-severity when there is one, and the "kev" tag when CISA lists
+// it as exploited.
+func vulnerabilityRule(rule *sarifRule, group []*finding.Finding, title string) {
+	rule.Name = title
+
+	var lines, seen []string
+	add := func(line string) {
+		if line != "" && !slices.Contains(seen, line) {
+			seen = append(seen, line)
+			lines = append(lines, line)
+		}
+	}
+	if aliases := vulnAliases(group[0]); len(aliases) > 0 {
+		add("Also known as: " + strings.Join(aliases, ", ") + ".")
+	}
+	for _, f := range group {
+		pkg := strings.TrimSpace(f.Attributes[attrPackage] + " " + f.Attributes[attrInstalled])
+		if pkg == "" {
+			continue
+		}
+		if fixed := f.Attributes[attrFixed]; fixed != "" {
+			add("Affected: " + pkg + "; fixed in " + fixed + ".")
+		} else {
+			add("Affected: " + pkg + "; no fixed version is known.")
+		}
+	}
+	for _, f := range group {
+		add(f.Remediation)
+	}
+	for _, f := range group {
+		if k := f.Attributes[attrKEV]; k != "" {
+			add("Known exploited (CISA KEV): " + k + ".")
+		}
+	}
+	if len(lines) > 0 {
+		rule.Help = &sarifMessage{Text: strings.Join(lines, "\n")}
+	}
+
+	best := -1.0
+	for _, f := range group {
+		if score, ok := cvssScore(f); ok && score > best {
+			best = score
+		}
+	}
+	if best >= 0 {
+		rule.Properties.SecuritySeverity = strconv.FormatFloat(best, 'f', 1, 64)
+	}
+	if slices.ContainsFunc(group, isKEV) && !slices.Contains(rule.Properties.Tags, "kev") {
+		rule.Properties.Tags = append(rule.Properties.Tags, "kev")
+		slices.Sort(rule.Properties.Tags)
+	}
+}
+
+// vulnerabilityMessage is a vulnerability result's message:
+// "PKG VERSION is affected by ID (fixed in FIXED)".
+func vulnerabilityMessage(f *finding.Finding) string {
+	msg := strings.TrimSpace(f.Attributes[attrPackage]+" "+f.Attributes[attrInstalled]) +
+		" is affected by " + sarifRuleID(f.RuleID)
+	if fixed := f.Attributes[attrFixed]; fixed != "" {
+		return msg + " (fixed in " + fixed + ")"
+	}
+	return msg + " (no fixed version is known)"
 }

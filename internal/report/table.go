@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -31,12 +33,23 @@ const ansiReset = "\x1b[0m"
 const maxTitle = 96
 
 // writeTable renders the human-readable report: a header describing the
-// target, a packages table, a findings table when there are findings, and
-// summary counts.
+// target, a packages table, a vulnerabilities table and a table of
+// suppressed findings when there are any, a table of the other findings
+// when there are any, and summary counts.
 func writeTable(w io.Writer, r *Report, opts Options) error {
 	var buf bytes.Buffer
 	pkgs := sortedPackages(r)
 	fs := sortedFindings(r)
+	var vulns, others []*finding.Finding
+	for _, f := range fs {
+		if isVulnerability(f) {
+			vulns = append(vulns, f)
+		} else {
+			others = append(others, f)
+		}
+	}
+	slices.SortStableFunc(vulns, compareVulnRows)
+	sup := sortedSuppressed(r)
 
 	writeTableHeader(&buf, r)
 
@@ -56,16 +69,32 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 		}
 	}
 
-	if len(fs) > 0 {
+	if len(vulns) > 0 {
 		buf.WriteString("\n")
-		fmt.Fprintf(&buf, "Findings (%d)\n", len(fs))
-		if err := writeFindingsTable(&buf, fs, opts); err != nil {
+		fmt.Fprintf(&buf, "Vulnerabilities (%d)\n", len(vulns))
+		if err := writeVulnerabilitiesTable(&buf, vulns, opts); err != nil {
+			return err
+		}
+	}
+
+	if len(sup) > 0 {
+		buf.WriteString("\n")
+		fmt.Fprintf(&buf, "Suppressed (%d)\n", len(sup))
+		if err := writeSuppressedTable(&buf, sup); err != nil {
+			return err
+		}
+	}
+
+	if len(others) > 0 {
+		buf.WriteString("\n")
+		fmt.Fprintf(&buf, "Findings (%d)\n", len(others))
+		if err := writeFindingsTable(&buf, others, opts); err != nil {
 			return err
 		}
 	}
 
 	buf.WriteString("\n")
-	writeTableSummary(&buf, r, pkgs, fs, opts)
+	writeTableSummary(&buf, r, pkgs, fs, vulns, sup, opts)
 	return writeBuffered(w, &buf)
 }
 
@@ -101,13 +130,12 @@ func writeTableHeader(buf *bytes.Buffer, r *Report) {
 	_ = tw.Flush() // writes to a bytes.Buffer cannot fail
 }
 
-// writeFindingsTable writes the findings table. Colour is applied after
-// tabwriter has aligned the columns, so escape sequences never disturb the
-// alignment.
+// writeFindingsTable writes the findings table.
 func writeFindingsTable(buf *bytes.Buffer, fs []*finding.Finding, opts Options) error {
 	var tbl bytes.Buffer
 	tw := newTabWriter(&tbl)
 	fmt.Fprintln(tw, "SEVERITY\tRULE\tTITLE\tLOCATION")
+	sevs := make([]finding.Severity, 0, len(fs))
 	for _, f := range fs {
 		loc := f.Location.String()
 		if loc == "" {
@@ -115,29 +143,117 @@ func writeFindingsTable(buf *bytes.Buffer, fs []*finding.Finding, opts Options) 
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n",
 			f.Severity, cell(f.RuleID), cell(truncate(f.Title, maxTitle)), cell(loc))
+		sevs = append(sevs, f.Severity)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if !opts.Color {
-		buf.Write(tbl.Bytes())
-		return nil
-	}
-	lines := strings.SplitAfter(tbl.String(), "\n")
-	for i, line := range lines {
-		if i == 0 || i > len(fs) {
-			buf.WriteString(line) // header row, trailing empty piece
-			continue
-		}
-		sev := fs[i-1].Severity.String()
-		buf.WriteString(colorize(fs[i-1].Severity, sev, opts))
-		buf.WriteString(strings.TrimPrefix(line, sev))
-	}
+	writeSeverityColumn(buf, tbl.String(), "SEVERITY", sevs, opts)
 	return nil
 }
 
-// writeTableSummary writes the closing counts.
-func writeTableSummary(buf *bytes.Buffer, r *Report, pkgs []*inventory.Package, fs []*finding.Finding, opts Options) {
+// maxVulnTitle bounds the TITLE column of the vulnerabilities table, whose
+// other columns already take much of a terminal's width.
+const maxVulnTitle = 64
+
+// writeVulnerabilitiesTable writes the vulnerabilities table, one row per
+// vulnerability finding, in the order given.
+func writeVulnerabilitiesTable(buf *bytes.Buffer, vulns []*finding.Finding, opts Options) error {
+	var tbl bytes.Buffer
+	tw := newTabWriter(&tbl)
+	fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tFIXED\tID\tSEVERITY\tKEV\tTITLE")
+	sevs := make([]finding.Severity, 0, len(vulns))
+	for _, f := range vulns {
+		kev := ""
+		if isKEV(f) {
+			kev = "KEV"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			cell(f.Attributes[attrPackage]), cell(f.Attributes[attrInstalled]), cell(f.Attributes[attrFixed]),
+			cell(f.RuleID), f.Severity, cell(kev), cell(truncate(f.Title, maxVulnTitle)))
+		sevs = append(sevs, f.Severity)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeSeverityColumn(buf, tbl.String(), "SEVERITY", sevs, opts)
+	return nil
+}
+
+// compareVulnRows orders the vulnerabilities table: by descending
+// severity, then package, id and installed version, then as findings.
+func compareVulnRows(a, b *finding.Finding) int {
+	return cmp.Or(
+		cmp.Compare(b.Severity, a.Severity),
+		cmp.Compare(a.Attributes[attrPackage], b.Attributes[attrPackage]),
+		cmp.Compare(a.RuleID, b.RuleID),
+		cmp.Compare(a.Attributes[attrInstalled], b.Attributes[attrInstalled]),
+		compareFindings(a, b),
+	)
+}
+
+// maxReason bounds the REASON column of the suppressed table.
+const maxReason = 72
+
+// writeSuppressedTable writes the findings an ignore file or VEX statement
+// set aside, with why and on whose word.
+func writeSuppressedTable(buf *bytes.Buffer, sup []*Suppressed) error {
+	tw := newTabWriter(buf)
+	fmt.Fprintln(tw, "ID\tPACKAGE\tSTATUS\tREASON\tSOURCE")
+	for _, s := range sup {
+		f := s.Finding
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
+			cell(f.RuleID), cell(f.Attributes[attrPackage]), cell(s.Status),
+			cell(truncate(s.Reason, maxReason)), cell(s.Source))
+	}
+	return tw.Flush()
+}
+
+// writeSeverityColumn copies the aligned table tbl to buf, colouring the
+// severity cell of each row when colour is enabled; sevs holds the rows'
+// severities in order. Colour is applied after tabwriter has aligned the
+// columns, so escape sequences never disturb the alignment. tabwriter
+// aligns by rune count, so the column named header starts at the same rune
+// offset on every line.
+func writeSeverityColumn(buf *bytes.Buffer, tbl, header string, sevs []finding.Severity, opts Options) {
+	if !opts.Color {
+		buf.WriteString(tbl)
+		return
+	}
+	lines := strings.SplitAfter(tbl, "\n")
+	col := utf8.RuneCountInString(lines[0][:max(strings.Index(lines[0], header), 0)])
+	for i, line := range lines {
+		if i == 0 || i > len(sevs) {
+			buf.WriteString(line) // header row, trailing empty piece
+			continue
+		}
+		sev := sevs[i-1]
+		name := sev.String()
+		off := runeOffset(line, col)
+		if !strings.HasPrefix(line[off:], name) {
+			buf.WriteString(line) // cannot happen: cells before it are escaped
+			continue
+		}
+		buf.WriteString(line[:off])
+		buf.WriteString(colorize(sev, name, opts))
+		buf.WriteString(line[off+len(name):])
+	}
+}
+
+// runeOffset is the byte offset of the n-th rune of s (len(s) past its end).
+func runeOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
+}
+
+// writeTableSummary writes the closing counts and the vulnerability
+// database's state.
+func writeTableSummary(buf *bytes.Buffer, r *Report, pkgs []*inventory.Package, fs, vulns []*finding.Finding, sup []*Suppressed, opts Options) {
 	byEco := map[inventory.Ecosystem]int{}
 	var ecos []inventory.Ecosystem
 	for _, p := range pkgs {
@@ -156,26 +272,106 @@ func writeTableSummary(buf *bytes.Buffer, r *Report, pkgs []*inventory.Package, 
 	}
 	buf.WriteString("\n")
 
-	bySev := map[finding.Severity]int{}
-	for _, f := range fs {
-		bySev[f.Severity]++
-	}
-	parts = parts[:0]
-	for _, s := range severityOrder {
-		if n := bySev[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", colorize(s, s.String(), opts), n))
+	fmt.Fprintf(buf, "Findings: %d%s\n", len(fs), severityCounts(fs, opts))
+
+	db := r.VulnDB
+	missing := db != nil && db.Status == vulnDBMissing
+	if len(vulns) > 0 || (db != nil && !missing) {
+		fixable := 0
+		for _, f := range vulns {
+			if f.Attributes[attrFixed] != "" {
+				fixable++
+			}
 		}
+		fmt.Fprintf(buf, "Vulnerabilities: %d%s, fixable %d\n", len(vulns), severityCounts(vulns, opts), fixable)
 	}
-	fmt.Fprintf(buf, "Findings: %d", len(fs))
-	if len(parts) > 0 {
-		fmt.Fprintf(buf, " (%s)", strings.Join(parts, ", "))
+	if missing {
+		buf.WriteString("Vulnerabilities: not checked — no vulnerability database (run `picket db update`)\n")
 	}
-	buf.WriteString("\n")
+	if len(sup) > 0 {
+		fmt.Fprintf(buf, "Suppressed: %d (by an ignore file or VEX statement)\n", len(sup))
+	}
 
 	if st := r.Stats; st != (Stats{}) {
 		fmt.Fprintf(buf, "Files: %d in image, %d analyzed, %d skipped as too large, %d skipped as unsafe; %d analyzer errors; %d of %d layers cached\n",
 			st.Files, st.FilesAnalyzed, st.SkippedTooLarge, st.SkippedUnsafe, st.AnalyzerErrors, st.LayersCached, len(r.Target.Layers))
 	}
+
+	if db != nil && !missing {
+		writeVulnDBSummary(buf, r, db)
+	}
+}
+
+// severityCounts is " (CRITICAL 1, HIGH 2, ...)" for the severities fs
+// has, or "" when fs is empty.
+func severityCounts(fs []*finding.Finding, opts Options) string {
+	bySev := map[finding.Severity]int{}
+	for _, f := range fs {
+		bySev[f.Severity]++
+	}
+	var parts []string
+	for _, s := range severityOrder {
+		if n := bySev[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", colorize(s, s.String(), opts), n))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// writeVulnDBSummary describes the vulnerability data a scan used, warning
+// when it is stale or when versions could not be compared.
+func writeVulnDBSummary(buf *bytes.Buffer, r *Report, db *VulnDB) {
+	fmt.Fprintf(buf, "Vulnerability database: %s", cell(db.Status))
+	if !db.UpdatedAt.IsZero() {
+		fmt.Fprintf(buf, ", updated %s", db.UpdatedAt.UTC().Format(time.RFC3339))
+	}
+	if len(db.Sources) > 0 {
+		srcs := make([]string, len(db.Sources))
+		for i, s := range db.Sources {
+			srcs[i] = cell(s)
+		}
+		fmt.Fprintf(buf, " (%s)", strings.Join(srcs, ", "))
+	}
+	fmt.Fprintf(buf, "; %d packages checked, %d not covered", db.Packages, db.Unsupported)
+	if db.OwnedByOS > 0 {
+		fmt.Fprintf(buf, ", %d covered by their OS package", db.OwnedByOS)
+	}
+	buf.WriteString("\n")
+
+	if db.Status == vulnDBStale {
+		buf.WriteString("Warning: the vulnerability database is stale")
+		if !db.UpdatedAt.IsZero() {
+			now := r.CreatedAt
+			if now.IsZero() {
+				now = time.Now()
+			}
+			fmt.Fprintf(buf, ": last updated %s (%s before the scan)",
+				db.UpdatedAt.UTC().Format(time.RFC3339), humanAge(now.Sub(db.UpdatedAt)))
+		}
+		buf.WriteString("; run `picket db update`\n")
+	}
+	if db.Errors > 0 {
+		fmt.Fprintf(buf, "Warning: %d version comparisons failed while matching vulnerabilities; some may be missing", db.Errors)
+		if len(db.ErrorSample) > 0 {
+			fmt.Fprintf(buf, " (first: %s)", cell(truncate(db.ErrorSample[0], maxTitle)))
+		}
+		buf.WriteString("\n")
+	}
+}
+
+// humanAge renders a duration in whole days, or in hours (at least one)
+// below two days.
+func humanAge(d time.Duration) string {
+	switch {
+	case d < 2*time.Hour:
+		return "1 hour"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " hours"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + " days"
 }
 
 // colorize wraps s in the colour for sev when colour is enabled.

@@ -150,11 +150,11 @@ func (d *DB) Lookup(eco, name string) ([]*Record, error) {
 				if raw == nil {
 					return fmt.Errorf("vulndb: corrupt index in %s: %s missing", src, id)
 				}
-				var r Record
-				if err := json.Unmarshal(raw, &r); err != nil {
+				r, err := decodeRecord(raw)
+				if err != nil {
 					return fmt.Errorf("vulndb: corrupt record %s/%s: %w", src, id, err)
 				}
-				out = append(out, &r)
+				out = append(out, r)
 			}
 			return nil
 		})
@@ -306,11 +306,7 @@ func (b *Builder) ReplaceSource(info SourceInfo, recs []*Record) error {
 		index := map[string][]string{}
 		for _, id := range order {
 			r := merged[id]
-			raw, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			if err := rb.Put([]byte(id), raw); err != nil {
+			if err := rb.Put([]byte(id), encodeRecord(r)); err != nil {
 				return err
 			}
 			seen := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -312,4 +313,70 @@ func TestUpdate(t *testing.T) {
 	if recs, err := db.Lookup("Go", "golang.org/x/text"); err != nil || len(recs) == 0 {
 		t.Errorf("old reader: %d records, %v", len(recs), err)
 	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	dir := shared(t, "data/osv/crates.io")
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents[:200] {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		r, err := ParseOSV(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Source = "s"
+		got, err := decodeRecord(encodeRecord(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Fatalf("%s: round trip differs\n got %+v\nwant %+v", r.ID, got, r)
+		}
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(encodeRecord(&Record{ID: "X", Affected: []Affected{{Package: Package{Ecosystem: "Go", Name: "a"}, Ranges: []Range{{Type: "SEMVER", Events: []Event{{Introduced: "0"}, {Fixed: "1"}}}}, Versions: []string{"0.1"}}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(b)
+		if err == nil && r == nil {
+			t.Fatal("nil record without error")
+		}
+	})
+}
+
+func FuzzParseOSV(f *testing.F) {
+	f.Add([]byte(`{"id":"GO-1","affected":[{"package":{"ecosystem":"Go","name":"x"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.3"}]}],"versions":["1.0.0"]}],"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}`))
+	f.Add([]byte(`{"id":"X","withdrawn":"2024-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseOSV(b)
+		if err != nil {
+			return
+		}
+		if r.ID == "" || len(r.Affected) == 0 && r.Withdrawn == nil {
+			t.Fatalf("invalid record accepted: %+v", r)
+		}
+		if _, err := decodeRecord(encodeRecord(r)); err != nil {
+			t.Fatalf("stored form does not decode: %v", err)
+		}
+	})
+}
+
+func FuzzParseSecDB(f *testing.F) {
+	f.Add([]byte("distroversion: v3.10\nreponame: main\npackages:\n  - pkg:\n      name: musl\n      secfixes:\n        1.1.22-r3:\n          - CVE-2019-14697\n"))
+	f.Add([]byte(`{"distroversion":"v3.10","reponame":"main","packages":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, _, err := ParseSecDB(b)
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			if len(r.Affected) == 0 || r.Affected[0].Package.Name == "" {
+				t.Fatalf("bad record %+v", r)
+			}
+		}
+	})
 }
