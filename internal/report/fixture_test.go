@@ -19,9 +19,14 @@ func intPtr(i int) *int { return &i }
 // fixture returns a fresh Report covering every writer's paths: packages of
 // several ecosystems (one Debian with a source package, one Alpine, one Go,
 // an npm package with a license expression, a PyPI package owned by a
-// Debian package, a package with a non-SPDX license) and findings of
+// Debian package, a package with a non-SPDX license), findings of
 // several kinds and severities, one with a line number and one without a
-// path. Slices are deliberately unsorted.
+// path, vulnerabilities as the matcher reports them (a fixable one with a
+// CVSS 3.1 vector listed in KEV, one of unknown severity without a fix, a
+// Go advisory merging two CVEs scored with CVSS 4.0, and one rated by the
+// distro only), one finding suppressed by an ignore file and one by a VEX
+// not_affected statement, and the vulnerability database used. Slices are
+// deliberately unsorted.
 func fixture() *Report {
 	return &Report{
 		SchemaVersion: SchemaVersion,
@@ -166,7 +171,12 @@ func fixture() *Report {
 				References:  []string{"https://nvd.nist.gov/vuln/detail/CVE-2024-0727", "DSA-5621-1"},
 				Attributes: map[string]string{
 					FindingAttrPURL: "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12",
-					"fixedVersion":  "3.0.13-1~deb12u1",
+					attrPackage:     "libssl3",
+					attrInstalled:   "3.0.11-1~deb12u2",
+					attrFixed:       "3.0.13-1~deb12u1",
+					attrEcosystem:   "Debian:12",
+					attrIDs:         "CVE-2024-0727,DSA-5621-1",
+					attrSource:      "debian",
 				},
 			},
 			{
@@ -181,6 +191,164 @@ func fixture() *Report {
 					Path:        "/opt/models/weights.bin",
 				},
 			},
+			// A fixable vulnerability with a CVSS 3.1 vector, listed in KEV.
+			{
+				Kind:        finding.KindVulnerability,
+				Severity:    finding.Critical,
+				RuleID:      "CVE-2024-45337",
+				Title:       "Misuse of ServerConfig.PublicKeyCallback may cause authorization bypass in golang.org/x/crypto",
+				Description: "Applications and libraries which misuse the ServerConfig.PublicKeyCallback callback may be susceptible to an authorization bypass.",
+				Target:      "registry.example.com/shop/api:1.4.2",
+				Location: finding.Location{
+					Image:       "registry.example.com/shop/api:1.4.2",
+					LayerIndex:  intPtr(2),
+					LayerDiffID: fixtureLayer2,
+					Path:        "/app/server",
+				},
+				Evidence:    "golang.org/x/crypto v0.21.0 (Go)",
+				Remediation: "Upgrade golang.org/x/crypto to v0.31.0 or later.",
+				References:  []string{"https://pkg.go.dev/vuln/GO-2024-3321", "https://github.com/advisories/GHSA-v778-237x-gjrc"},
+				Tags:        []string{"kev"},
+				Attributes: map[string]string{
+					FindingAttrPURL: "pkg:golang/golang.org/x/crypto@v0.21.0",
+					attrPackage:     "golang.org/x/crypto",
+					attrInstalled:   "v0.21.0",
+					attrFixed:       "v0.31.0",
+					attrEcosystem:   "Go",
+					attrIDs:         "CVE-2024-45337,GHSA-v778-237x-gjrc,GO-2024-3321",
+					attrCVSS:        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N",
+					attrScore:       "9.1",
+					attrKEV:         "CVE-2024-45337 (added 2025-01-08)",
+					attrSource:      "osv",
+				},
+			},
+			// A vulnerability of unknown severity without a fix, titled
+			// "<id> in <pkg> <version>" for want of a summary.
+			{
+				Kind:     finding.KindVulnerability,
+				Severity: finding.Unknown,
+				RuleID:   "CVE-2025-26519",
+				Title:    "CVE-2025-26519 in musl 1.2.4-r2",
+				Target:   "registry.example.com/shop/api:1.4.2",
+				Location: finding.Location{
+					Image:       "registry.example.com/shop/api:1.4.2",
+					LayerIndex:  intPtr(1),
+					LayerDiffID: fixtureLayer1,
+					Path:        "/lib/apk/db/installed",
+				},
+				Evidence:    "musl 1.2.4-r2 (Alpine:v3.19)",
+				Remediation: "No fixed version is known yet.",
+				Attributes: map[string]string{
+					FindingAttrPURL: "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=3.19.0",
+					attrPackage:     "musl",
+					attrInstalled:   "1.2.4-r2",
+					attrEcosystem:   "Alpine:v3.19",
+					attrIDs:         "CVE-2025-26519",
+					attrSource:      "alpine",
+				},
+			},
+			// A Go advisory merging two CVEs, so its id is the Go one; scored
+			// with CVSS 4.0.
+			{
+				Kind:        finding.KindVulnerability,
+				Severity:    finding.Medium,
+				RuleID:      "GO-2025-3487",
+				Title:       "Potential denial of service in golang.org/x/crypto",
+				Description: "SSH servers which implement file transfer protocols are vulnerable to a denial of service attack from clients which complete the key exchange slowly.",
+				Target:      "registry.example.com/shop/api:1.4.2",
+				Location: finding.Location{
+					Image:       "registry.example.com/shop/api:1.4.2",
+					LayerIndex:  intPtr(2),
+					LayerDiffID: fixtureLayer2,
+					Path:        "/app/server",
+				},
+				Evidence:    "golang.org/x/crypto v0.21.0 (Go)",
+				Remediation: "Upgrade golang.org/x/crypto to v0.35.0 or later.",
+				References:  []string{"https://pkg.go.dev/vuln/GO-2025-3487"},
+				Attributes: map[string]string{
+					FindingAttrPURL: "pkg:golang/golang.org/x/crypto@v0.21.0",
+					attrPackage:     "golang.org/x/crypto",
+					attrInstalled:   "v0.21.0",
+					attrFixed:       "v0.35.0",
+					attrEcosystem:   "Go",
+					attrIDs:         "CVE-2025-22869,CVE-2025-22870,GHSA-hcg3-q754-cr77,GO-2025-3487",
+					attrCVSS:        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:L/SC:N/SI:N/SA:N",
+					attrScore:       "6.9",
+					attrSource:      "osv",
+				},
+			},
+		},
+		Suppressed: []*Suppressed{
+			// Accepted by an ignore file: local policy.
+			{
+				Finding: &finding.Finding{
+					Kind:     finding.KindVulnerability,
+					Severity: finding.High,
+					RuleID:   "CVE-2022-3715",
+					Title:    "bash: a heap-buffer-overflow in valid_parameter_transform",
+					Target:   "registry.example.com/shop/api:1.4.2",
+					Location: finding.Location{
+						Image:       "registry.example.com/shop/api:1.4.2",
+						LayerIndex:  intPtr(0),
+						LayerDiffID: fixtureLayer0,
+						Path:        "/var/lib/dpkg/status",
+					},
+					Remediation: "No fixed version is known yet.",
+					References:  []string{"https://security-tracker.debian.org/tracker/CVE-2022-3715"},
+					Attributes: map[string]string{
+						FindingAttrPURL: "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12",
+						attrPackage:     "bash",
+						attrInstalled:   "5.2.15-2+b2",
+						attrEcosystem:   "Debian:12",
+						attrIDs:         "CVE-2022-3715",
+						attrSource:      "debian",
+					},
+				},
+				Source: "ignore-file:.picketignore",
+				Status: "ignored",
+				Reason: "bash never sees untrusted input in this image (until 2025-06-30)",
+			},
+			// Accepted by an OpenVEX not_affected statement.
+			{
+				Finding: &finding.Finding{
+					Kind:     finding.KindVulnerability,
+					Severity: finding.Medium,
+					RuleID:   "CVE-2023-5678",
+					Title:    "openssl: Generating excessively long X9.42 DH keys or checking excessively long X9.42 DH keys or parameters may be very slow",
+					Target:   "registry.example.com/shop/api:1.4.2",
+					Location: finding.Location{
+						Image:       "registry.example.com/shop/api:1.4.2",
+						LayerIndex:  intPtr(0),
+						LayerDiffID: fixtureLayer0,
+						Path:        "/var/lib/dpkg/status",
+					},
+					Remediation: "Upgrade libssl3 (source package openssl) to 3.0.13-1~deb12u1 or later.",
+					References:  []string{"https://www.openssl.org/news/secadv/20231106.txt"},
+					Attributes: map[string]string{
+						FindingAttrPURL: "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12",
+						attrPackage:     "libssl3",
+						attrInstalled:   "3.0.11-1~deb12u2",
+						attrFixed:       "3.0.13-1~deb12u1",
+						attrEcosystem:   "Debian:12",
+						attrIDs:         "CVE-2023-5678",
+						attrCVSS:        "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H",
+						attrScore:       "5.9",
+						attrSource:      "debian",
+					},
+				},
+				Source: "vex:security/api.openvex.json",
+				Status: "not_affected",
+				Reason: "not_affected: vulnerable_code_not_in_execute_path — the service never generates or checks X9.42 DH keys",
+			},
+		},
+		VulnDB: &VulnDB{
+			Status:      "ok",
+			UpdatedAt:   time.Date(2025, 3, 13, 22, 0, 0, 0, time.UTC),
+			Sources:     []string{"alpine", "debian", "osv"},
+			Packages:    5,
+			Errors:      1,
+			ErrorSample: []string{"DLA-3000-1 bash@5.2.15-2+b2: version \"5.2.15-2+b2~\": invalid revision"},
+			OwnedByOS:   1,
 		},
 		Stats: Stats{
 			Files:           9_120,

@@ -289,7 +289,7 @@ func writeTableSummary(buf *bytes.Buffer, r *Report, pkgs []*inventory.Package, 
 		buf.WriteString("Vulnerabilities: not checked — no vulnerability database (run `picket db update`)\n")
 	}
 	if len(sup) > 0 {
-		fmt.Fprintf(buf, "Suppressed: %d (by an ignore file or VEX statement)\n", len(sup))
+		fmt.Fprintf(buf, "Suppressed: %d (%s)\n", len(sup), suppressionCounts(sup))
 	}
 
 	if st := r.Stats; st != (Stats{}) {
@@ -354,7 +354,8 @@ func writeVulnDBSummary(buf *bytes.Buffer, r *Report, db *VulnDB) {
 		buf.WriteString("; run `picket db update`\n")
 	}
 	if db.Errors > 0 {
-		fmt.Fprintf(buf, "Warning: %d version comparisons failed while matching vulnerabilities; some may be missing", db.Errors)
+		fmt.Fprintf(buf, "Warning: %s while matching vulnerabilities; some may be missing",
+			plural(db.Errors, "version comparison failed", "version comparisons failed"))
 		if len(db.ErrorSample) > 0 {
 			fmt.Fprintf(buf, " (first: %s)", cell(truncate(db.ErrorSample[0], maxTitle)))
 		}
@@ -362,16 +363,48 @@ func writeVulnDBSummary(buf *bytes.Buffer, r *Report, db *VulnDB) {
 	}
 }
 
+// suppressionCounts is "ignore file 1, VEX 2": how many findings each
+// kind of source suppressed.
+func suppressionCounts(sup []*Suppressed) string {
+	var ignored, vex, other int
+	for _, s := range sup {
+		switch {
+		case strings.HasPrefix(s.Source, "ignore-file:"):
+			ignored++
+		case strings.HasPrefix(s.Source, "vex:"):
+			vex++
+		default:
+			other++
+		}
+	}
+	var parts []string
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"ignore file", ignored}, {"VEX", vex}, {"other", other}} {
+		if p.n > 0 {
+			parts = append(parts, p.name+" "+strconv.Itoa(p.n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plural is "1 thing" or "N things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 // humanAge renders a duration in whole days, or in hours (at least one)
 // below two days.
 func humanAge(d time.Duration) string {
 	switch {
-	case d < 2*time.Hour:
-		return "1 hour"
 	case d < 48*time.Hour:
-		return strconv.Itoa(int(d/time.Hour)) + " hours"
+		return plural(max(int(d/time.Hour), 1), "hour", "hours")
 	}
-	return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	return plural(int(d/(24*time.Hour)), "day", "days")
 }
 
 // colorize wraps s in the colour for sev when colour is enabled.

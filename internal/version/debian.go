@@ -22,7 +22,7 @@ func newDebian(name string) Comparer {
 func parseDebian(v string) (debversion.Version, error) {
 	// The library reads the epoch with strconv.Atoi, which takes "+1" and
 	// "-0"; dpkg wants digits.
-	if epoch, _, ok := cutByte(v, ':'); ok && !allDigits(epoch) {
+	if epoch, _, ok := strings.Cut(v, ":"); ok && !allDigits(epoch) {
 		return debversion.Version{}, errors.New("epoch is not a number")
 	}
 	// The library allows '_', which dpkg calls bad syntax.
@@ -39,14 +39,4 @@ func parseDebian(v string) (debversion.Version, error) {
 		return debversion.Version{}, err
 	}
 	return debversion.NewVersion(v)
-}
-
-// cutByte is strings.Cut for one byte.
-func cutByte(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
