@@ -33,9 +33,13 @@ deps:
 	  else echo "warning: not root, not installing$$missing; tests that need them will skip"; fi; \
 	fi
 
-# The quick start's first command: a real scan of a real image.
+# The quick start's first command: load the shared feeds offline, then a
+# real scan of a real image.
+DEMO_DB := .demo-db
 demo: deps build
-	./$(BIN) scan image $(DEMO_IMAGE)
+	./$(BIN) db import --db-dir $(DEMO_DB) $(SHARED)/data/osv/Go $(SHARED)/data/osv/PyPI \
+	  $(SHARED)/data/osv/crates.io $(SHARED)/data/secdb/alpine/v3.10 $(SHARED)/data/kev
+	./$(BIN) scan image --db-dir $(DEMO_DB) $(DEMO_IMAGE)
 
 # The quick start's second command, and exactly what .ci/run calls.
 test: deps
@@ -65,4 +69,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin .bin .bench
+	rm -rf bin .bin .bench .demo-db

@@ -130,6 +130,9 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 	}
 	for _, s := range sup {
 		res := sarifResultFor(r, s.Finding, index[s.Finding.RuleID])
+		if s.Status != "" {
+			res.Message.Text += "; suppressed (" + s.Status + ")"
+		}
 		props := map[string]any{}
 		if s.Source != "" {
 			props["source"] = s.Source
@@ -453,7 +456,10 @@ func vulnerabilityRule(rule *sarifRule, group []*finding.Finding, title string) 
 		}
 	}
 	for _, f := range group {
-		add(f.Remediation)
+		// Without a fix the remediation would only repeat that there is none.
+		if f.Attributes[attrFixed] != "" || f.Attributes[attrPackage] == "" {
+			add(f.Remediation)
+		}
 	}
 	for _, f := range group {
 		if k := f.Attributes[attrKEV]; k != "" {

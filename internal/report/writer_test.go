@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/inventory"
@@ -150,6 +151,8 @@ func TestWriteDeterministic(t *testing.T) {
 	slices.Reverse(shuffled.Findings)
 	shuffled.Packages = append(shuffled.Packages[:2], append([]*inventory.Package{nil}, shuffled.Packages[2:]...)...)
 	shuffled.Findings = append(shuffled.Findings, nil)
+	slices.Reverse(shuffled.Suppressed)
+	shuffled.Suppressed = append(shuffled.Suppressed, nil, &Suppressed{Source: "vex:x", Reason: "no finding"})
 	for _, format := range Formats() {
 		for _, color := range []bool{false, true} {
 			a := render(t, format, fixture(), Options{Color: color})
@@ -217,6 +220,9 @@ func TestTableSanitizesControlCharacters(t *testing.T) {
 	r.Packages[2].Version = "1.0\u202e0.1" // right-to-left override
 	r.Findings[0].Title = "line one\nline two\r\x00"
 	r.Findings[1].RuleID = "rule\xffid" // invalid UTF-8
+	r.Findings[4].Attributes = map[string]string{attrPackage: "vpkg\x1b[5m", attrInstalled: "1\t2", attrFixed: "3\n4", attrKEV: "x"}
+	r.Suppressed[0].Reason = "because\x1b]8;;http://evil\x07"
+	r.Suppressed[1].Source = "vex:\u202eevil"
 	for _, color := range []bool{false, true} {
 		out := render(t, FormatTable, r, Options{Color: color})
 		text := string(out)
@@ -228,7 +234,8 @@ func TestTableSanitizesControlCharacters(t *testing.T) {
 				t.Errorf("color %v: output contains %q", color, bad)
 			}
 		}
-		for _, want := range []string{`evil\x1b]0;owned\aimage`, `pkg\x1b[2Jname`, `/tmp/a\tb\nc`, `1.0\u202e0.1`, `line one\nline two\r\x00`, `rule\xffid`} {
+		for _, want := range []string{`evil\x1b]0;owned\aimage`, `pkg\x1b[2Jname`, `/tmp/a\tb\nc`, `1.0\u202e0.1`, `line one\nline two\r\x00`, `rule\xffid`,
+			`vpkg\x1b[5m`, `1\t2`, `3\n4`, `because\x1b]8;;http://evil\a`, `vex:\u202eevil`} {
 			if !strings.Contains(text, want) {
 				t.Errorf("color %v: output lacks escaped %q", color, want)
 			}
@@ -247,16 +254,17 @@ func TestTableContents(t *testing.T) {
 		"SEVERITY", "RULE", "TITLE", "LOCATION",
 		"/app/config/settings.yaml:12 layer 2",
 		"Packages: 6 (Alpine 1, Debian 2, Go 1, PyPI 1, npm 1)",
-		"Findings: 4 (CRITICAL 1, HIGH 1, MEDIUM 1, INFO 1)",
+		"Findings: 7 (CRITICAL 2, HIGH 1, MEDIUM 2, INFO 1, UNKNOWN 1)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)
 		}
 	}
 	// Findings are ordered by descending severity.
-	crit, high, med := strings.Index(out, "CRITICAL  "), strings.Index(out, "HIGH  "), strings.Index(out, "MEDIUM  ")
-	if crit < 0 || !(crit < high && high < med) {
-		t.Errorf("findings not ordered by severity (CRITICAL@%d HIGH@%d MEDIUM@%d)", crit, high, med)
+	others := section(t, out, "Findings (3)")
+	crit, med, info := strings.Index(others, "CRITICAL  "), strings.Index(others, "MEDIUM  "), strings.Index(others, "INFO  ")
+	if crit < 0 || !(crit < med && med < info) {
+		t.Errorf("findings not ordered by severity (CRITICAL@%d MEDIUM@%d INFO@%d)", crit, med, info)
 	}
 
 	none := string(render(t, FormatTable, &Report{Packages: fixture().Packages}, Options{}))
@@ -277,6 +285,7 @@ func TestJSON(t *testing.T) {
 	want := fixture()
 	want.Packages = sortedPackages(want)
 	want.Findings = sortedFindings(want)
+	want.Suppressed = sortedSuppressed(want)
 	if !reflect.DeepEqual(&got, want) {
 		t.Errorf("JSON round trip differs:\ngot  %+v\nwant %+v", got, *want)
 	}
@@ -292,5 +301,214 @@ func TestJSON(t *testing.T) {
 	}
 	if strings.Contains(empty, "null") {
 		t.Errorf("empty JSON report contains null:\n%s", empty)
+	}
+	for _, unwanted := range []string{`"suppressed"`, `"vulnerabilityDatabase"`} {
+		if strings.Contains(empty, unwanted) {
+			t.Errorf("empty JSON report has %s:\n%s", unwanted, empty)
+		}
+	}
+}
+
+// TestJSONVulnerabilityParts checks the optional parts: suppressed is
+// absent whether the list is nil or empty (or holds nothing usable), and
+// a missing database has no update time rather than the zero time.
+func TestJSONVulnerabilityParts(t *testing.T) {
+	for _, sup := range [][]*Suppressed{nil, {}, {nil, {Source: "vex:x"}}} {
+		out := string(render(t, FormatJSON, &Report{Suppressed: sup}, Options{}))
+		if strings.Contains(out, `"suppressed"`) {
+			t.Errorf("Suppressed %v: JSON has a suppressed list:\n%s", sup, out)
+		}
+	}
+
+	out := string(render(t, FormatJSON, &Report{VulnDB: &VulnDB{Status: "missing"}}, Options{}))
+	if !strings.Contains(out, `"vulnerabilityDatabase": {
+    "status": "missing",
+    "packages": 0,`) {
+		t.Errorf("missing database not rendered as expected:\n%s", out)
+	}
+	if strings.Contains(out, "updatedAt") {
+		t.Errorf("missing database has an update time:\n%s", out)
+	}
+
+	full := string(render(t, FormatJSON, fixture(), Options{}))
+	for _, want := range []string{
+		`"suppressed": [`,
+		`"source": "ignore-file:.picketignore"`,
+		`"status": "not_affected"`,
+		`"vulnerabilityDatabase": {
+    "status": "ok",
+    "updatedAt": "2025-03-13T22:00:00Z",
+    "sources": [`,
+	} {
+		if !strings.Contains(full, want) {
+			t.Errorf("JSON report lacks %s", want)
+		}
+	}
+	// Suppressed entries are sorted like findings: the HIGH one first.
+	if i, j := strings.Index(full, `"CVE-2022-3715"`), strings.Index(full, `"CVE-2023-5678"`); i < 0 || j < i {
+		t.Errorf("suppressed entries not in canonical order (%d, %d)", i, j)
+	}
+}
+
+// section returns the table section of out that starts with the title
+// line, up to the next blank line.
+func section(t *testing.T, out, title string) string {
+	t.Helper()
+	i := strings.Index(out, "\n"+title+"\n")
+	if i < 0 {
+		t.Fatalf("table has no %q section:\n%s", title, out)
+	}
+	s := out[i+1:]
+	if j := strings.Index(s, "\n\n"); j >= 0 {
+		s = s[:j+1]
+	}
+	return s
+}
+
+func TestTableVulnerabilities(t *testing.T) {
+	out := string(render(t, FormatTable, fixture(), Options{}))
+
+	vulns := section(t, out, "Vulnerabilities (4)")
+	lines := strings.Split(strings.TrimSuffix(vulns, "\n"), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("vulnerabilities section has %d lines, want title, header and 4 rows:\n%s", len(lines), vulns)
+	}
+	if got := strings.Fields(lines[1]); !slices.Equal(got, []string{"PACKAGE", "INSTALLED", "FIXED", "ID", "SEVERITY", "KEV", "TITLE"}) {
+		t.Errorf("header = %q", got)
+	}
+	// Ordered by severity, then package, then id; "-" for no fix or KEV.
+	wantRows := [][]string{
+		{"golang.org/x/crypto", "v0.21.0", "v0.31.0", "CVE-2024-45337", "CRITICAL", "KEV", "Misuse"},
+		{"libssl3", "3.0.11-1~deb12u2", "3.0.13-1~deb12u1", "CVE-2024-0727", "HIGH", "-", "openssl:"},
+		{"golang.org/x/crypto", "v0.21.0", "v0.35.0", "GO-2025-3487", "MEDIUM", "-", "Potential"},
+		{"musl", "1.2.4-r2", "-", "CVE-2025-26519", "UNKNOWN", "-", "CVE-2025-26519"},
+	}
+	for i, want := range wantRows {
+		if got := strings.Fields(lines[i+2]); len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+			t.Errorf("row %d = %q, want prefix %q", i, got, want)
+		}
+	}
+	if !strings.Contains(vulns, "authorizatio…") {
+		t.Error("long vulnerability title not truncated")
+	}
+
+	sup := section(t, out, "Suppressed (2)")
+	for _, want := range []string{
+		"ID             PACKAGE  STATUS        REASON",
+		"CVE-2022-3715  bash     ignored       bash never sees untrusted input in this image (until 2025-06-30)",
+		"ignore-file:.picketignore",
+		"CVE-2023-5678  libssl3  not_affected  not_affected: vulnerable_code_not_in_execute_path",
+		"vex:security/api.openvex.json",
+	} {
+		if !strings.Contains(sup, want) {
+			t.Errorf("suppressed section lacks %q:\n%s", want, sup)
+		}
+	}
+
+	// Sections come in order, and vulnerabilities stay out of Findings.
+	iv, is, iF := strings.Index(out, "Vulnerabilities (4)"), strings.Index(out, "Suppressed (2)"), strings.Index(out, "Findings (3)")
+	if !(iv < is && is < iF) {
+		t.Errorf("sections out of order: vulnerabilities@%d suppressed@%d findings@%d", iv, is, iF)
+	}
+	others := section(t, out, "Findings (3)")
+	for _, id := range []string{"CVE-", "GO-"} {
+		if strings.Contains(others, id) {
+			t.Errorf("findings table lists a vulnerability (%s):\n%s", id, others)
+		}
+	}
+
+	for _, want := range []string{
+		"\nVulnerabilities: 4 (CRITICAL 1, HIGH 1, MEDIUM 1, UNKNOWN 1), fixable 3\n",
+		"\nSuppressed: 2 (ignore file 1, VEX 1)\n",
+		"\nVulnerability database: ok, updated 2025-03-13T22:00:00Z (alpine, debian, osv); 5 packages checked, 0 not covered, 1 covered by their OS package\n",
+		"\nWarning: 1 version comparison failed while matching vulnerabilities; some may be missing (first: DLA-3000-1 ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q", strings.TrimSpace(want))
+		}
+	}
+
+	// Without vulnerabilities and without a database, none of this shows.
+	r := fixture()
+	r.Findings = slices.DeleteFunc(r.Findings, isVulnerability)
+	r.Suppressed, r.VulnDB = nil, nil
+	plain := string(render(t, FormatTable, r, Options{}))
+	for _, unwanted := range []string{"Vulnerabilities", "Suppressed", "Vulnerability database", "Warning"} {
+		if strings.Contains(plain, unwanted) {
+			t.Errorf("table without vulnerability data mentions %q:\n%s", unwanted, plain)
+		}
+	}
+}
+
+func TestTableVulnerabilityDatabase(t *testing.T) {
+	scanned := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+	tests := []struct {
+		name          string
+		db            *VulnDB
+		want, notWant []string
+	}{
+		{
+			name: "missing",
+			db:   &VulnDB{Status: "missing"},
+			want: []string{"\nVulnerabilities: not checked — no vulnerability database (run `picket db update`)\n"},
+			notWant: []string{"Vulnerabilities: 0", "Vulnerability database:", "Warning",
+				"Vulnerabilities (", "Suppressed"},
+		},
+		{
+			name: "checked, nothing found",
+			db:   &VulnDB{Status: "ok", UpdatedAt: scanned.Add(-3 * time.Hour), Sources: []string{"osv"}, Packages: 6},
+			want: []string{
+				"\nVulnerabilities: 0, fixable 0\n",
+				"\nVulnerability database: ok, updated 2025-03-14T06:26:53Z (osv); 6 packages checked, 0 not covered\n",
+			},
+			notWant: []string{"not checked", "Warning", "Vulnerabilities ("},
+		},
+		{
+			name:    "stale",
+			db:      &VulnDB{Status: "stale", UpdatedAt: scanned.Add(-41*24*time.Hour - time.Hour)},
+			want:    []string{"\nWarning: the vulnerability database is stale: last updated 2025-02-01T08:26:53Z (41 days before the scan); run `picket db update`\n"},
+			notWant: []string{"not checked"},
+		},
+		{
+			name: "stale by hours, update time unknown",
+			db:   &VulnDB{Status: "stale"},
+			want: []string{"\nWarning: the vulnerability database is stale; run `picket db update`\n"},
+		},
+		{
+			name: "errors",
+			db:   &VulnDB{Status: "ok", Errors: 3, ErrorSample: []string{"GHSA-x \x1b[31mpkg@1: bad version"}},
+			want: []string{"\nWarning: 3 version comparisons failed while matching vulnerabilities; some may be missing (first: GHSA-x \\x1b[31mpkg@1: bad version)\n"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Report{CreatedAt: scanned, Packages: fixture().Packages, VulnDB: tt.db}
+			out := string(render(t, FormatTable, r, Options{}))
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("table lacks %q:\n%s", strings.TrimSpace(want), out)
+				}
+			}
+			for _, unwanted := range tt.notWant {
+				if strings.Contains(out, unwanted) {
+					t.Errorf("table has %q:\n%s", unwanted, out)
+				}
+			}
+		})
+	}
+}
+
+func TestHumanAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Minute:                  "1 hour",
+		30 * time.Minute:              "1 hour",
+		5 * time.Hour:                 "5 hours",
+		47 * time.Hour:                "47 hours",
+		48 * time.Hour:                "2 days",
+		30*24*time.Hour + 5*time.Hour: "30 days",
+	} {
+		if got := humanAge(d); got != want {
+			t.Errorf("humanAge(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -40,8 +40,8 @@ var (
 	ErrInvalidVersion = errors.New("version: invalid version")
 )
 
-// MaxLen is the longest version string a comparer accepts, in bytes.
-// Real versions are far shorter (Maven's longest are ~100 bytes).
+// MaxLen is the longest version string a comparer accepts, in bytes; real
+// versions are far shorter.
 const MaxLen = 256
 
 // SemVer is the comparer for OSV "SEMVER" ranges: strict SemVer 2.0

@@ -3,6 +3,7 @@ package version
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	rpmversion "github.com/knqyf263/go-rpm-version"
@@ -187,4 +188,28 @@ func TestSemVerIsNotAnEcosystemComparer(t *testing.T) {
 			t.Errorf("SemVer.Valid(%q) = true", v)
 		}
 	}
+}
+
+// TestConcurrent: the comparers For returns are shared; run it with -race.
+func TestConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for name, tc := range cases {
+		c, err := comparerFor(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					if r, err := c.Compare(tc.bench[0], tc.bench[1]); err != nil || r != -1 {
+						t.Errorf("%s: Compare(%q, %q) = %d, %v", name, tc.bench[0], tc.bench[1], r, err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
 }
