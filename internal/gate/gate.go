@@ -45,7 +45,7 @@ func Apply(rep *report.Report, o Options) int {
 		kept, sup := o.Suppress.Apply(rep.Findings, IDs)
 		rep.Findings = kept
 		for _, s := range sup {
-			rep.Suppressed = append(rep.Suppressed, &report.Suppressed{Finding: s.Finding, Source: s.Source, Status: s.Status, Reason: s.Reason})
+			rep.Suppressed = append(rep.Suppressed, &report.Suppressed{Finding: s.Finding, Source: s.Source, Status: s.Status, Reason: s.Reason, Justification: s.Justification})
 		}
 	}
 	if rep.Findings == nil {

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,28 @@ func TestCycloneDXSchema(t *testing.T) {
 		{Name: "expr only", Ecosystem: inventory.CratesIO, Licenses: []string{"MIT OR Apache-2.0", "Zlib"}},
 	}, Findings: []*finding.Finding{{Kind: finding.KindVulnerability}}}
 
+	// The same ids both found and suppressed, by VEX fixed, by VEX
+	// not_affected without or with an unknown justification, and by a VEX
+	// statement with a status Picket does not know; odd ratings.
+	vex := fixture()
+	for _, f := range vex.Findings {
+		if f.Kind != finding.KindVulnerability {
+			continue
+		}
+		vex.Suppressed = append(vex.Suppressed,
+			&Suppressed{Finding: f, Source: "vex:a.json", Status: "fixed", Reason: "fixed"},
+			&Suppressed{Finding: f, Source: "vex:a.json", Status: "not_affected", Reason: "not_affected"},
+			&Suppressed{Finding: f, Source: "vex:b.json", Status: "not_affected", Reason: "not_affected: no_such_label — x"},
+			&Suppressed{Finding: f, Source: "vex:c.json", Status: "under_investigation", Reason: "?"},
+		)
+	}
+	vex.Findings = append(vex.Findings,
+		&finding.Finding{Kind: finding.KindVulnerability, RuleID: "CVE-0000-0001", Attributes: map[string]string{attrCVSS: "AV:N/AC:L/Au:N/C:P/I:P/A:P", attrScore: "7.5"}},
+		&finding.Finding{Kind: finding.KindVulnerability, RuleID: "CVE-0000-0002", Attributes: map[string]string{attrCVSS: "CVSS:5.0/X:Y", attrScore: "-1"}},
+		&finding.Finding{Kind: finding.KindVulnerability, RuleID: "CVE-0000-0003", Attributes: map[string]string{attrScore: "3.1", attrIDs: "CVE-0000-0003,,RUSTSEC-2020-0001 "}},
+	)
+	vex.VulnDB = &VulnDB{Status: "missing"}
+
 	tests := []struct {
 		name string
 		r    *Report
@@ -56,6 +79,7 @@ func TestCycloneDXSchema(t *testing.T) {
 		{"vulnerability without purl", unlinked},
 		{"duplicate packages", dupes},
 		{"odd packages", odd},
+		{"suppressions and odd ratings", vex},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,18 +225,197 @@ func TestCycloneDXContents(t *testing.T) {
 		t.Errorf("@acme/widget licenses = %+v", l)
 	}
 
-	if bom.Vulnerabilities == nil || len(*bom.Vulnerabilities) != 1 {
-		t.Fatalf("vulnerabilities = %+v, want the one vulnerability finding", bom.Vulnerabilities)
+	// The four vulnerability findings and the VEX not_affected one; the
+	// ignore file's CVE-2022-3715 is local policy and stays out.
+	if bom.Vulnerabilities == nil {
+		t.Fatal("no vulnerabilities")
 	}
-	v := (*bom.Vulnerabilities)[0]
-	if v.ID != "CVE-2024-0727" || len(*v.Affects) != 1 || (*v.Affects)[0].Ref != ssl.BOMRef {
-		t.Errorf("vulnerability = %+v", v)
+	vulns := map[string]cdx.Vulnerability{}
+	var ids []string
+	for _, v := range *bom.Vulnerabilities {
+		vulns[v.ID] = v
+		ids = append(ids, v.ID)
+	}
+	if want := []string{"CVE-2023-5678", "CVE-2024-0727", "CVE-2024-45337", "CVE-2025-26519", "GO-2025-3487"}; !slices.Equal(ids, want) {
+		t.Fatalf("vulnerability ids = %q, want %q", ids, want)
+	}
+	v := vulns["CVE-2024-0727"]
+	if len(*v.Affects) != 1 || (*v.Affects)[0].Ref != ssl.BOMRef || v.BOMRef != "vulnerability:CVE-2024-0727" || v.Analysis != nil {
+		t.Errorf("CVE-2024-0727 = %+v", v)
+	}
+	if r := *v.Ratings; len(r) != 1 || r[0] != (cdx.VulnerabilityRating{Severity: cdx.SeverityHigh}) {
+		t.Errorf("CVE-2024-0727 ratings = %+v, want the severity alone", r)
+	}
+	if v.Source == nil || *v.Source != (cdx.Source{Name: "debian", URL: "https://nvd.nist.gov/vuln/detail/CVE-2024-0727"}) {
+		t.Errorf("CVE-2024-0727 source = %+v", v.Source)
+	}
+	if v.Recommendation != "Upgrade to 3.0.13-1~deb12u1." {
+		t.Errorf("CVE-2024-0727 recommendation = %q", v.Recommendation)
 	}
 
-	// No vulnerability findings, no vulnerabilities section.
+	kev := vulns["CVE-2024-45337"]
+	score := 9.1
+	wantRating := cdx.VulnerabilityRating{Score: &score, Severity: cdx.SeverityCritical, Method: cdx.ScoringMethodCVSSv31, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N"}
+	if r := *kev.Ratings; len(r) != 1 || !reflect.DeepEqual(r[0], wantRating) {
+		t.Errorf("CVE-2024-45337 ratings = %+v", r)
+	}
+	if kev.Properties == nil || !slices.Contains(*kev.Properties, cdx.Property{Name: "picket:vulnerability:kev", Value: "CVE-2024-45337 (added 2025-01-08)"}) {
+		t.Errorf("CVE-2024-45337 properties = %+v, want the KEV entry", kev.Properties)
+	}
+	if kev.Advisories == nil || len(*kev.Advisories) != 2 || (*kev.Affects)[0].Ref != comps["golang.org/x/crypto"].BOMRef {
+		t.Errorf("CVE-2024-45337 = %+v", kev)
+	}
+
+	goVuln := vulns["GO-2025-3487"]
+	var refIDs []string
+	for _, r := range *goVuln.References {
+		refIDs = append(refIDs, r.ID)
+	}
+	if !slices.Equal(refIDs, []string{"CVE-2025-22869", "CVE-2025-22870", "GHSA-hcg3-q754-cr77"}) {
+		t.Errorf("GO-2025-3487 references = %q", refIDs)
+	}
+	if r := (*goVuln.References)[0]; r.Source == nil || *r.Source != (cdx.Source{Name: "NVD", URL: "https://nvd.nist.gov/vuln/detail/CVE-2025-22869"}) {
+		t.Errorf("CVE reference source = %+v", r.Source)
+	}
+	if m := (*goVuln.Ratings)[0].Method; m != cdx.ScoringMethodCVSSv4 {
+		t.Errorf("GO-2025-3487 rating method = %q", m)
+	}
+
+	if u := vulns["CVE-2025-26519"]; u.Recommendation != "No fixed version is known yet." || (*u.Ratings)[0].Severity != cdx.SeverityUnknown {
+		t.Errorf("CVE-2025-26519 = %+v", u)
+	}
+
+	na := vulns["CVE-2023-5678"]
+	wantAnalysis := cdx.VulnerabilityAnalysis{
+		State:         cdx.IASNotAffected,
+		Justification: cdx.IAJCodeNotReachable,
+		Detail:        "not_affected: vulnerable_code_not_in_execute_path — the service never generates or checks X9.42 DH keys",
+	}
+	if na.Analysis == nil || *na.Analysis != wantAnalysis || na.BOMRef != "vulnerability:CVE-2023-5678:not_affected" {
+		t.Errorf("CVE-2023-5678 = %+v analysis %+v", na, na.Analysis)
+	}
+	if na.Properties == nil || !slices.Contains(*na.Properties, cdx.Property{Name: "picket:suppression:source", Value: "vex:security/api.openvex.json"}) {
+		t.Errorf("CVE-2023-5678 properties = %+v", na.Properties)
+	}
+
+	if bom.Metadata.Properties == nil || !slices.Contains(*bom.Metadata.Properties, cdx.Property{Name: "picket:vulndb:status", Value: "ok"}) {
+		t.Errorf("metadata properties = %+v", bom.Metadata.Properties)
+	}
+
+	// No vulnerability findings and no VEX statements about any, no
+	// vulnerabilities section.
 	r := fixture()
 	r.Findings = slices.DeleteFunc(r.Findings, func(f *finding.Finding) bool { return f.Kind == finding.KindVulnerability })
+	r.Suppressed = slices.DeleteFunc(r.Suppressed, func(s *Suppressed) bool { return s.Status == "not_affected" })
 	if out := render(t, FormatCycloneDX, r, Options{}); bytes.Contains(out, []byte(`"vulnerabilities"`)) {
 		t.Error("vulnerabilities section written without vulnerability findings")
+	}
+}
+
+// TestCycloneDXSuppressions checks how each kind of suppression reaches the
+// BOM: VEX fixed as resolved, VEX not_affected as not_affected next to the
+// same id found elsewhere, ignore-file entries not at all.
+func TestCycloneDXSuppressions(t *testing.T) {
+	r := fixture()
+	vuln := r.Findings[2] // CVE-2024-0727
+	r.Suppressed = []*Suppressed{
+		{Finding: vuln, Source: "vex:a.json", Status: "fixed", Reason: "fixed — backported"},
+		{Finding: vuln, Source: "vex:b.json", Status: "not_affected", Reason: "not_affected: component_not_present"},
+		{Finding: vuln, Source: "ignore-file:x", Status: "ignored", Reason: "accepted"},
+		{Finding: r.Findings[1], Source: "vex:c.json", Status: "not_affected", Reason: "not a vulnerability"},
+	}
+	out := render(t, FormatCycloneDX, r, Options{})
+	if err := validateCycloneDX(t, out); err != nil {
+		t.Fatal(err)
+	}
+	checkCycloneDXRefs(t, out)
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(bytes.NewReader(out), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		ref           string
+		state         cdx.ImpactAnalysisState
+		justification cdx.ImpactAnalysisJustification
+	}
+	var list []got
+	for _, v := range *bom.Vulnerabilities {
+		if v.ID != "CVE-2024-0727" {
+			continue
+		}
+		g := got{ref: v.BOMRef}
+		if v.Analysis != nil {
+			g.state, g.justification = v.Analysis.State, v.Analysis.Justification
+		}
+		list = append(list, g)
+	}
+	want := []got{
+		{ref: "vulnerability:CVE-2024-0727"},
+		{ref: "vulnerability:CVE-2024-0727:not_affected", state: cdx.IASNotAffected, justification: cdx.IAJCodeNotPresent},
+		{ref: "vulnerability:CVE-2024-0727:resolved", state: cdx.IASResolved},
+	}
+	if !slices.Equal(list, want) {
+		t.Errorf("CVE-2024-0727 entries = %+v, want %+v", list, want)
+	}
+	if bytes.Contains(out, []byte("ignore-file:")) || bytes.Contains(out, []byte("aws-access-key-id")) {
+		t.Error("ignore-file suppression or non-vulnerability finding reached the BOM")
+	}
+}
+
+func TestVEXJustification(t *testing.T) {
+	tests := []struct {
+		status, reason string
+		want           cdx.ImpactAnalysisJustification
+	}{
+		{"not_affected", "not_affected: component_not_present", cdx.IAJCodeNotPresent},
+		{"not_affected", "not_affected: vulnerable_code_not_present — gone", cdx.IAJCodeNotPresent},
+		{"not_affected", "not_affected: vulnerable_code_not_in_execute_path", cdx.IAJCodeNotReachable},
+		{"not_affected", "not_affected: vulnerable_code_cannot_be_controlled_by_adversary — input is fixed", cdx.IAJRequiresEnvironment},
+		{"not_affected", "not_affected: inline_mitigations_already_exist", cdx.IAJProtectedByMitigatingControl},
+		{"not_affected", "not_affected — impact only", ""},
+		{"not_affected", "not_affected: something else", ""},
+		{"not_affected", "component_not_present", ""},
+		{"", ": component_not_present", ""},
+	}
+	for _, tt := range tests {
+		got := vexToCycloneDXJustification[vexJustification(&Suppressed{Status: tt.status, Reason: tt.reason})]
+		if got != tt.want {
+			t.Errorf("justification of %q = %q, want %q", tt.reason, got, tt.want)
+		}
+	}
+}
+
+func TestCVSSMethod(t *testing.T) {
+	for vector, want := range map[string]cdx.ScoringMethod{
+		"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N": cdx.ScoringMethodCVSSv4,
+		"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H":                    cdx.ScoringMethodCVSSv31,
+		"CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H":                    cdx.ScoringMethodCVSSv3,
+		"AV:N/AC:L/Au:N/C:P/I:P/A:P":                                      cdx.ScoringMethodCVSSv2,
+		"CVSS:9.9/X:Y":                                                    cdx.ScoringMethodOther,
+	} {
+		if got := cvssMethod(vector); got != want {
+			t.Errorf("cvssMethod(%q) = %q, want %q", vector, got, want)
+		}
+	}
+}
+
+func TestCycloneDXRecommendation(t *testing.T) {
+	f := func(pkg, fixed, rem string) *finding.Finding {
+		return &finding.Finding{Remediation: rem, Attributes: map[string]string{attrPackage: pkg, attrFixed: fixed}}
+	}
+	tests := []struct {
+		group []*finding.Finding
+		want  string
+	}{
+		{[]*finding.Finding{f("a", "1.2", "Upgrade a.")}, "Upgrade to 1.2."},
+		{[]*finding.Finding{f("a", "1.2", ""), f("b", "1.2", "")}, "Upgrade to 1.2."},
+		{[]*finding.Finding{f("a", "1.2", ""), f("b", "2.0", ""), f("a", "1.2", "")}, "Upgrade a to 1.2; b to 2.0."},
+		{[]*finding.Finding{f("a", "", ""), f("b", "", "No fixed version is known yet.")}, "No fixed version is known yet."},
+		{[]*finding.Finding{f("", "", "")}, ""},
+	}
+	for _, tt := range tests {
+		if got := cycloneDXRecommendation(tt.group); got != tt.want {
+			t.Errorf("cycloneDXRecommendation = %q, want %q", got, tt.want)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/inventory"
@@ -50,26 +49,4 @@ func writeJSON(w io.Writer, r *Report, opts Options) error {
 		return err
 	}
 	return writeBuffered(w, &buf)
-}
-
-// MarshalJSON leaves out updatedAt when it is unknown (a missing database)
-// instead of writing the zero time: encoding/json's omitempty does not
-// apply to time.Time. Fields keep their order and names.
-func (v VulnDB) MarshalJSON() ([]byte, error) {
-	type plain VulnDB // without this method
-	out := struct {
-		Status    string     `json:"status"`
-		UpdatedAt *time.Time `json:"updatedAt,omitempty"`
-		plain
-	}{Status: v.Status, plain: plain(v)}
-	if !v.UpdatedAt.IsZero() {
-		out.UpdatedAt = &v.UpdatedAt
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // as writeJSON; escaping is the caller's choice
-	if err := enc.Encode(out); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -36,6 +36,8 @@ type Suppressed struct {
 	Source  string           `json:"source"`           // "ignore-file:PATH", "vex:PATH"
 	Status  string           `json:"status,omitempty"` // "ignored", "not_affected", "fixed"
 	Reason  string           `json:"reason"`
+	// Justification is the OpenVEX justification label of a VEX statement.
+	Justification string `json:"justification,omitempty"`
 }
 
 // VulnDB states whether and against what vulnerabilities were checked.
@@ -43,7 +45,7 @@ type VulnDB struct {
 	// Status is "ok", "stale" (older than the configured age) or "missing"
 	// (no database: vulnerabilities were not checked).
 	Status    string    `json:"status"`
-	UpdatedAt time.Time `json:"updatedAt,omitempty"` // the oldest source's update time
+	UpdatedAt time.Time `json:"updatedAt,omitzero"` // the oldest source's update time
 	Sources   []string  `json:"sources,omitempty"`
 	// Packages looked up, packages no feed covers, and version errors.
 	Packages    int      `json:"packages"`

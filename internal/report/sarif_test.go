@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,7 +59,13 @@ var sarifAllowed = map[string][]string{
 	"artifactLocation":       {"uri", "uriBaseId", "index", "description", "properties"},
 	"region":                 {"startLine", "startColumn", "endLine", "endColumn", "charOffset", "charLength", "byteOffset", "byteLength", "snippet", "message", "sourceLanguage", "properties"},
 	"logicalLocation":        {"name", "index", "fullyQualifiedName", "decoratedName", "parentIndex", "kind", "properties"},
+	"suppression":            {"guid", "kind", "status", "location", "justification", "properties"},
 }
+
+var (
+	sarifSuppressionKinds    = []string{"inSource", "external"}
+	sarifSuppressionStatuses = []string{"accepted", "underReview", "rejected"}
+)
 
 var sarifLevels = []string{"none", "note", "warning", "error"}
 
@@ -205,6 +212,22 @@ func validateSARIF(data []byte) []string {
 					}
 				}
 			}
+			if raw, ok := res["suppressions"]; ok {
+				sups, isList := raw.([]any)
+				if !isList {
+					c.errorf("%s.suppressions: %T, want array", rw, raw)
+				}
+				for j, rawSup := range sups {
+					sw := fmt.Sprintf("%s.suppressions[%d]", rw, j)
+					sup := c.obj(sw, "suppression", rawSup)
+					if kind, _ := sup["kind"].(string); !slices.Contains(sarifSuppressionKinds, kind) {
+						c.errorf("%s.kind %v not allowed", sw, sup["kind"])
+					}
+					if st, ok := sup["status"]; ok && !slices.Contains(sarifSuppressionStatuses, fmt.Sprint(st)) {
+						c.errorf("%s.status %v not allowed", sw, st)
+					}
+				}
+			}
 			locs, _ := res["locations"].([]any)
 			if len(locs) == 0 {
 				c.errorf("%s has no locations", rw)
@@ -240,6 +263,16 @@ func TestSARIFValid(t *testing.T) {
 		&finding.Finding{Kind: finding.KindScan, Severity: finding.Unknown},
 		&finding.Finding{Kind: finding.KindRuntime, Severity: finding.Low, RuleID: "PKT-RT-1", Location: finding.Location{Host: "node-1", Container: "c0ffee", PID: 42}},
 		&finding.Finding{Kind: finding.KindSecret, Severity: finding.High, RuleID: "aws-access-key-id", Location: finding.Location{Path: "/weird path/ü:x.txt", Line: 3}},
+		// Vulnerabilities with odd attributes: no package, scores out of
+		// range or not numbers.
+		&finding.Finding{Kind: finding.KindVulnerability, Severity: finding.High, RuleID: "CVE-0000-0001"},
+		&finding.Finding{Kind: finding.KindVulnerability, Severity: finding.Low, RuleID: "CVE-0000-0002", Attributes: map[string]string{attrScore: "11", attrPackage: "p"}},
+		&finding.Finding{Kind: finding.KindVulnerability, Severity: finding.Low, RuleID: "CVE-0000-0003", Attributes: map[string]string{attrScore: "n/a", attrKEV: "yes"}},
+	)
+	noRule.Suppressed = append(noRule.Suppressed,
+		&Suppressed{Finding: &finding.Finding{Kind: finding.KindSecret, RuleID: "aws-access-key-id"}},
+		&Suppressed{Finding: &finding.Finding{Kind: finding.KindVulnerability}, Source: "vex:x", Status: "fixed"},
+		nil,
 	)
 	tests := []struct {
 		name string
@@ -289,6 +322,12 @@ func TestSARIFSchemaRejects(t *testing.T) {
 		"line zero":        func(m map[string]any) { physical(m)["region"] = map[string]any{"startLine": 0} },
 		"no artifact":      func(m map[string]any) { delete(physical(m), "artifactLocation") },
 		"help uri not uri": func(m map[string]any) { driver(m)["rules"].([]any)[0].(map[string]any)["helpUri"] = "nvd" },
+		"suppression without kind": func(m map[string]any) {
+			result(m)["suppressions"] = []any{map[string]any{"status": "accepted"}}
+		},
+		"bad suppression status": func(m map[string]any) {
+			result(m)["suppressions"] = []any{map[string]any{"kind": "external", "status": "ignored"}}
+		},
 	}
 	for name, breakIt := range breakages {
 		t.Run(name, func(t *testing.T) {
@@ -320,6 +359,12 @@ func TestSARIFValidatorRejects(t *testing.T) {
 		"bad level":        func(m map[string]any) { result(m)["level"] = "fatal" },
 		"wrong rule index": func(m map[string]any) { result(m)["ruleIndex"] = 1 },
 		"unknown property": func(m map[string]any) { result(m)["severity"] = "HIGH" },
+		"bad suppression kind": func(m map[string]any) {
+			result(m)["suppressions"] = []any{map[string]any{"kind": "vex"}}
+		},
+		"unknown suppression property": func(m map[string]any) {
+			result(m)["suppressions"] = []any{map[string]any{"kind": "external", "reason": "x"}}
+		},
 		"absolute uri": func(m map[string]any) {
 			result(m)["locations"].([]any)[0].(map[string]any)["physicalLocation"].(map[string]any)["artifactLocation"] = map[string]any{"uri": "/etc/passwd"}
 		},
@@ -355,13 +400,40 @@ func TestSARIFContents(t *testing.T) {
 	for _, r := range driver.Rules {
 		rules[r.ID] = r
 	}
-	for id, want := range map[string]string{"aws-access-key-id": "9.5", "CVE-2024-0727": "8.0", "PKT-IMG-001": "5.5", "PKT-SCAN-002": ""} {
+	// CVSS base scores where the vulnerability has one, else the mapping.
+	for id, want := range map[string]string{
+		"aws-access-key-id": "9.5", "CVE-2024-0727": "8.0", "PKT-IMG-001": "5.5", "PKT-SCAN-002": "",
+		"CVE-2024-45337": "9.1", "GO-2025-3487": "6.9", "CVE-2025-26519": "", "CVE-2023-5678": "5.9",
+	} {
 		if got := rules[id].Properties.SecuritySeverity; got != want {
 			t.Errorf("rule %s security-severity = %q, want %q", id, got, want)
 		}
 	}
-	if h := rules["CVE-2024-0727"].Help; h == nil || h.Text != "Upgrade libssl3 to 3.0.13-1~deb12u1 or later." {
-		t.Errorf("CVE rule help = %+v, want the remediation", h)
+	if h := rules["CVE-2024-0727"].Help; h == nil || !strings.Contains(h.Text, "Upgrade libssl3 to 3.0.13-1~deb12u1 or later.") ||
+		!strings.Contains(h.Text, "fixed in 3.0.13-1~deb12u1") {
+		t.Errorf("CVE rule help = %+v, want the remediation and fixed version", h)
+	}
+	kev := rules["CVE-2024-45337"]
+	if kev.Name != "Misuse of ServerConfig.PublicKeyCallback may cause authorization bypass in golang.org/x/crypto" ||
+		kev.ShortDescription == nil || kev.ShortDescription.Text != kev.Name {
+		t.Errorf("vulnerability rule name/shortDescription = %q/%+v, want the title", kev.Name, kev.ShortDescription)
+	}
+	if !slices.Equal(kev.Properties.Tags, []string{"kev", "security", "vulnerability"}) {
+		t.Errorf("KEV rule tags = %q", kev.Properties.Tags)
+	}
+	if !slices.Equal(rules["GO-2025-3487"].Properties.Tags, []string{"security", "vulnerability"}) {
+		t.Errorf("GO rule tags = %q", rules["GO-2025-3487"].Properties.Tags)
+	}
+	for _, want := range []string{"Also known as: GHSA-v778-237x-gjrc, GO-2024-3321.", "Known exploited (CISA KEV): CVE-2024-45337 (added 2025-01-08)."} {
+		if kev.Help == nil || !strings.Contains(kev.Help.Text, want) {
+			t.Errorf("KEV rule help = %+v, lacks %q", kev.Help, want)
+		}
+	}
+	if h := rules["CVE-2025-26519"].Help; h == nil || h.Text != "Affected: musl 1.2.4-r2; no fixed version is known." {
+		t.Errorf("unfixed rule help = %+v", h)
+	}
+	if rules["PKT-IMG-001"].Name != "" {
+		t.Error("non-vulnerability rule got a name")
 	}
 
 	byRule := map[string]sarifResult{}
@@ -390,6 +462,77 @@ func TestSARIFContents(t *testing.T) {
 	}
 	if r := byRule["PKT-IMG-001"]; r.Locations[0].PhysicalLocation.Region != nil {
 		t.Error("region written for a finding without a line")
+	}
+
+	for id, want := range map[string]string{
+		"CVE-2024-45337": "golang.org/x/crypto v0.21.0 is affected by CVE-2024-45337 (fixed in v0.31.0)",
+		"CVE-2025-26519": "musl 1.2.4-r2 is affected by CVE-2025-26519 (no fixed version is known)",
+		"CVE-2023-5678":  "libssl3 3.0.11-1~deb12u2 is affected by CVE-2023-5678 (fixed in 3.0.13-1~deb12u1); suppressed (not_affected)",
+	} {
+		if got := byRule[id].Message.Text; got != want {
+			t.Errorf("result %s message = %q, want %q", id, got, want)
+		}
+	}
+
+	// Suppressed findings come last, as accepted external suppressions.
+	results := log.Runs[0].Results
+	if len(results) != 9 {
+		t.Fatalf("%d results, want 7 findings and 2 suppressed", len(results))
+	}
+	for i, r := range results {
+		if (i >= 7) != (len(r.Suppressions) > 0) {
+			t.Errorf("result %d (%s): suppressions = %+v", i, r.RuleID, r.Suppressions)
+		}
+	}
+	wantSup := map[string]sarifSuppression{
+		"CVE-2022-3715": {Kind: "external", Status: "accepted",
+			Justification: "bash never sees untrusted input in this image (until 2025-06-30)",
+			Properties:    map[string]any{"source": "ignore-file:.picketignore", "status": "ignored"}},
+		"CVE-2023-5678": {Kind: "external", Status: "accepted",
+			Justification: "not_affected: vulnerable_code_not_in_execute_path — the service never generates or checks X9.42 DH keys",
+			Properties:    map[string]any{"source": "vex:security/api.openvex.json", "status": "not_affected"}},
+	}
+	for id, want := range wantSup {
+		if got := byRule[id].Suppressions; len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+			t.Errorf("result %s suppressions = %+v, want [%+v]", id, got, want)
+		}
+	}
+	// A suppressed result keeps the fingerprint it has unsuppressed, so
+	// dashboards match it to the open alert.
+	r := fixture()
+	if got, want := byRule["CVE-2023-5678"].PartialFingerprints[sarifFingerprint], findingHash(r.Suppressed[1].Finding); got != want {
+		t.Errorf("suppressed fingerprint = %s, want %s", got, want)
+	}
+
+	db, ok := log.Runs[0].Properties["vulnerabilityDatabase"].(map[string]any)
+	if !ok || db["status"] != "ok" || db["updatedAt"] != "2025-03-13T22:00:00Z" {
+		t.Errorf("run vulnerabilityDatabase property = %v", log.Runs[0].Properties["vulnerabilityDatabase"])
+	}
+}
+
+// TestSARIFSuppressedOnly checks a rule whose only findings are suppressed
+// still exists, and that suppressed results validate.
+func TestSARIFSuppressedOnly(t *testing.T) {
+	r := fixture()
+	r.Findings = nil
+	out := render(t, FormatSARIF, r, Options{})
+	if err := validateSARIFSchema(t, out); err != nil {
+		t.Fatalf("schema: %v\n%s", err, out)
+	}
+	if errs := validateSARIF(out); len(errs) > 0 {
+		t.Fatalf("SARIF output is not valid:\n  %s", strings.Join(errs, "\n  "))
+	}
+	var log sarifLog
+	if err := json.Unmarshal(out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(log.Runs[0].Tool.Driver.Rules); n != 2 {
+		t.Errorf("%d rules, want 2", n)
+	}
+	for _, res := range log.Runs[0].Results {
+		if len(res.Suppressions) != 1 {
+			t.Errorf("result %s not suppressed", res.RuleID)
+		}
 	}
 }
 

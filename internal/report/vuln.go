@@ -105,11 +105,14 @@ var openVEXJustifications = []string{
 	"inline_mitigations_already_exist",
 }
 
-// vexJustification recovers the OpenVEX justification of a VEX
-// suppression. The suppression reason reads "STATUS[: JUSTIFICATION][ —
-// IMPACT]"; only a known OpenVEX label counts, so free text is never
-// mistaken for one. It returns "" when there is none.
+// vexJustification returns the OpenVEX justification of a VEX
+// suppression: the structured field when set, else recovered from a reason
+// reading "STATUS[: JUSTIFICATION][ — IMPACT]". Only a known OpenVEX label
+// counts, so free text is never mistaken for one. "" when there is none.
 func vexJustification(s *Suppressed) string {
+	if slices.Contains(openVEXJustifications, s.Justification) {
+		return s.Justification
+	}
 	rest, ok := strings.CutPrefix(s.Reason, s.Status+": ")
 	if !ok || s.Status == "" {
 		return ""

@@ -27,6 +27,8 @@ type Suppressed struct {
 	Source  string           `json:"source"` // "ignore-file:PATH" or "vex:PATH"
 	Status  string           `json:"status,omitempty"`
 	Reason  string           `json:"reason"`
+	// Justification is the OpenVEX justification label, for VEX statements.
+	Justification string `json:"justification,omitempty"`
 }
 
 // Rule is one ignore-file entry.
@@ -35,7 +37,7 @@ type Rule struct {
 	Reason   string    `yaml:"reason"`
 	Expires  string    `yaml:"expires,omitempty"` // YYYY-MM-DD; the rule stops applying after that day
 	Packages []string  `yaml:"packages,omitempty"`
-	Paths    []string  `yaml:"paths,omitempty"` // path.Match patterns
+	Paths    []string  `yaml:"paths,omitempty"` // path.Match patterns, matched against the path and its parents
 	expires  time.Time `yaml:"-"`
 }
 
@@ -167,7 +169,7 @@ func (s *Set) match(f *finding.Finding, ids []string) (Suppressed, bool) {
 		if st.impact != "" {
 			reason += " — " + st.impact
 		}
-		return Suppressed{Finding: f, Source: st.origin, Status: st.status, Reason: reason}, true
+		return Suppressed{Finding: f, Source: st.origin, Status: st.status, Reason: reason, Justification: st.justification}, true
 	}
 	return Suppressed{}, false
 }
@@ -190,10 +192,14 @@ func anyIn(a, b []string) bool {
 	return false
 }
 
+// matchAny reports whether p, or a directory above it, matches one of the
+// path.Match patterns: "/app/*" covers everything under /app.
 func matchAny(pats []string, p string) bool {
 	for _, pat := range pats {
-		if ok, _ := path.Match(pat, p); ok || strings.HasPrefix(p, strings.TrimSuffix(pat, "/")+"/") {
-			return true
+		for q := p; q != "/" && q != "." && q != ""; q = path.Dir(q) {
+			if ok, _ := path.Match(pat, q); ok {
+				return true
+			}
 		}
 	}
 	return false
