@@ -19,10 +19,8 @@ type verdict struct {
 // the state on ("introduced") and off ("fixed", past "last_affected", at
 // "limit"). GIT ranges need commit graphs and are ignored here.
 func evaluate(cmp, semver version.Comparer, v string, a vulndb.Affected) (verdict, error) {
-	for _, lv := range a.Versions {
-		if lv == v {
-			return verdict{affected: true, fixed: firstFixed(cmp, semver, v, a.Ranges)}, nil
-		}
+	if a.HasVersion(v) {
+		return verdict{affected: true, fixed: firstFixed(cmp, semver, v, a.Ranges)}, nil
 	}
 	for _, r := range a.Ranges {
 		var c version.Comparer

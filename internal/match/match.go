@@ -9,8 +9,10 @@ package match
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/picket-cdr/picket/internal/cvss"
 	"github.com/picket-cdr/picket/internal/finding"
@@ -60,12 +62,66 @@ type hit struct {
 	fixed string
 }
 
-// Match finds the vulnerabilities of pkgs, for an image of distro d.
+// Match finds the vulnerabilities of pkgs, for an image of distro d. The
+// packages are split among one worker per CPU, each with its own version
+// parse caches; the result is sorted and does not depend on the split.
 func (m *Matcher) Match(ctx context.Context, pkgs []*inventory.Package, d inventory.Distro, target string) ([]*finding.Finding, Stats, error) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(pkgs)/64))
+	type part struct {
+		out []*finding.Finding
+		st  Stats
+		err error
+	}
+	parts := make([]part, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Interleave so that each worker gets a similar mix.
+			var mine []*inventory.Package
+			for i := w; i < len(pkgs); i += workers {
+				mine = append(mine, pkgs[i])
+			}
+			parts[w].out, parts[w].st, parts[w].err = m.matchSome(ctx, mine, d, target)
+		}()
+	}
+	wg.Wait()
+	var out []*finding.Finding
+	var st Stats
+	for _, p := range parts {
+		if p.err != nil {
+			return nil, st, p.err
+		}
+		out = append(out, p.out...)
+		st.Packages += p.st.Packages
+		st.Unsupported += p.st.Unsupported
+		st.OwnedByOS += p.st.OwnedByOS
+		st.Errors += p.st.Errors
+		for _, e := range p.st.ErrorSample {
+			if len(st.ErrorSample) < 10 {
+				st.ErrorSample = append(st.ErrorSample, e)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Severity != out[j].Severity || out[i].RuleID != out[j].RuleID {
+			return finding.Less(out[i], out[j])
+		}
+		if a, b := out[i].Attributes[AttrPackage], out[j].Attributes[AttrPackage]; a != b {
+			return a < b
+		}
+		return out[i].Location.Path < out[j].Location.Path
+	})
+	return out, st, nil
+}
+
+func (m *Matcher) matchSome(ctx context.Context, pkgs []*inventory.Package, d inventory.Distro, target string) ([]*finding.Finding, Stats, error) {
 	var st Stats
 	var out []*finding.Finding
-	memo := map[string]version.Comparer{} // one parse cache per ecosystem per call
+	memo := map[string]version.Comparer{} // one parse cache per ecosystem
 	semver := version.Memoized(version.SemVer)
+	scores := map[string]cvss.Score{}
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
 			return nil, st, err
@@ -120,10 +176,9 @@ func (m *Matcher) Match(ctx context.Context, pkgs []*inventory.Package, d invent
 			}
 		}
 		for _, group := range mergeAliases(hits) {
-			out = append(out, m.finding(p, q, group, target, cmp))
+			out = append(out, m.finding(p, q, group, target, cmp, scores))
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return finding.Less(out[i], out[j]) })
 	return out, st, nil
 }
 
@@ -134,8 +189,7 @@ func mergeAliases(hits []hit) [][]hit {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -171,11 +225,11 @@ func mergeAliases(hits []hit) [][]hit {
 // severityRank orders CVSS versions: newer scoring systems win.
 var severityRank = map[string]int{"CVSS_V4": 4, "CVSS_V3": 3, "CVSS_V2": 2}
 
-func (m *Matcher) finding(p *inventory.Package, q query, group []hit, target string, cmp version.Comparer) *finding.Finding {
+func (m *Matcher) finding(p *inventory.Package, q query, group []hit, target string, cmp version.Comparer, scores map[string]cvss.Score) *finding.Finding {
 	ids := map[string]bool{}
 	var cves []string
 	var refs []string
-	var summary, fixed, sources string
+	var summary, details, fixed, sources string
 	for _, h := range group {
 		for _, id := range append([]string{h.rec.ID}, h.rec.Aliases...) {
 			if !ids[id] {
@@ -187,6 +241,9 @@ func (m *Matcher) finding(p *inventory.Package, q query, group []hit, target str
 		}
 		if summary == "" {
 			summary = h.rec.Summary
+		}
+		if details == "" {
+			details = h.rec.Details
 		}
 		if h.fixed != "" && (fixed == "" || lower(cmp, h.fixed, fixed)) {
 			fixed = h.fixed
@@ -214,7 +271,7 @@ func (m *Matcher) finding(p *inventory.Package, q query, group []hit, target str
 	}
 	sort.Strings(allIDs)
 
-	sev, vector, score := severityOf(group)
+	sev, vector, score := severityOf(group, scores)
 	f := &finding.Finding{
 		Kind:     finding.KindVulnerability,
 		Severity: sev,
@@ -224,7 +281,7 @@ func (m *Matcher) finding(p *inventory.Package, q query, group []hit, target str
 		Location: finding.Location{
 			Path: p.Path, LayerIndex: intPtr(p.Layer), LayerDiffID: p.LayerDiffID,
 		},
-		Description: summary,
+		Description: firstNonEmpty(summary, details),
 		References:  dedupe(refs, 8),
 		Attributes: map[string]string{
 			AttrPackage:   p.Name,
@@ -265,16 +322,26 @@ func (m *Matcher) finding(p *inventory.Package, q query, group []hit, target str
 // severityOf picks the most authoritative severity of a merged group: the
 // highest-version CVSS vector's computed score (per-package vectors beat the
 // record's), then a feed's own rating (GHSA, distro urgency).
-func severityOf(group []hit) (finding.Severity, string, float64) {
+func severityOf(group []hit, scores map[string]cvss.Score) (finding.Severity, string, float64) {
 	bestRank, bestScore := 0, -1.0
 	var bestVector string
+	parse := func(v string) (cvss.Score, error) {
+		if sc, ok := scores[v]; ok {
+			return sc, nil
+		}
+		sc, err := cvss.Parse(v)
+		if err == nil {
+			scores[v] = sc
+		}
+		return sc, err
+	}
 	consider := func(ss []vulndb.Severity) {
 		for _, s := range ss {
 			rank := severityRank[s.Type]
 			if rank == 0 {
 				continue
 			}
-			sc, err := cvss.Parse(s.Score)
+			sc, err := parse(s.Score)
 			if err != nil {
 				continue
 			}
@@ -288,7 +355,7 @@ func severityOf(group []hit) (finding.Severity, string, float64) {
 		consider(h.rec.Severity)
 	}
 	if bestVector != "" {
-		sc, _ := cvss.Parse(bestVector)
+		sc, _ := parse(bestVector)
 		s, _ := finding.ParseSeverity(sc.Severity)
 		if sc.Severity == "NONE" {
 			s = finding.Info
@@ -330,6 +397,15 @@ func titleFor(id string, p *inventory.Package, summary string) string {
 }
 
 func intPtr(i int) *int { return &i }
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
 
 // lower reports a < b, falling back to SemVer and then to string order for
 // fixed versions the ecosystem's comparer cannot read.

@@ -22,10 +22,11 @@ type parsed[T any] struct {
 type memo[T any] struct {
 	c     *comparer[T]
 	cache map[string]parsed[T]
+	pairs map[[2]string]int // results of Compare, both orders
 }
 
 func (c *comparer[T]) memoized() Comparer {
-	return &memo[T]{c: c, cache: make(map[string]parsed[T])}
+	return &memo[T]{c: c, cache: make(map[string]parsed[T]), pairs: make(map[[2]string]int)}
 }
 
 // maxMemo bounds the cache; past it the cache starts over.
@@ -49,6 +50,9 @@ func (m *memo[T]) Valid(v string) bool {
 }
 
 func (m *memo[T]) Compare(a, b string) (int, error) {
+	if n, ok := m.pairs[[2]string{a, b}]; ok {
+		return n, nil
+	}
 	pa, err := m.parse(a)
 	if err != nil {
 		return 0, err
@@ -57,5 +61,13 @@ func (m *memo[T]) Compare(a, b string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return m.c.compareParsed(a, b, pa, pb)
+	n, err := m.c.compareParsed(a, b, pa, pb)
+	if err == nil {
+		if len(m.pairs) >= maxMemo {
+			clear(m.pairs)
+		}
+		m.pairs[[2]string{a, b}] = n
+		m.pairs[[2]string{b, a}] = -n
+	}
+	return n, err
 }

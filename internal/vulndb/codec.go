@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,7 @@ import (
 // counts in field order. Decoding is a handful of allocations per record,
 // several times faster than JSON, which matters when a scan looks up
 // thousands of packages. codecVersion is the first byte of every value.
-const codecVersion = 1
+const codecVersion = 2
 
 var errCodec = errors.New("vulndb: corrupt stored record")
 
@@ -86,7 +87,11 @@ func encodeRecord(r *Record) []byte {
 				}
 			}
 		}
-		e.strs(a.Versions)
+		if vs := a.ListedVersions(); len(vs) > 0 {
+			e.str("\n" + strings.Join(vs, "\n") + "\n")
+		} else {
+			e.str("")
+		}
 		e.sevs(a.Severity)
 		e.str(a.EcosystemSeverity)
 	}
@@ -237,7 +242,7 @@ func decodeRecord(b []byte) (*Record, error) {
 				}
 			}
 		}
-		a.Versions = d.strs()
+		a.versions = d.str()
 		a.Severity = d.sevs()
 		a.EcosystemSeverity = d.str()
 	}

@@ -59,7 +59,7 @@ func ParseOSV(b []byte) (*Record, error) {
 		Aliases:  j.Aliases,
 		Related:  j.Related,
 		Summary:  j.Summary,
-		Details:  truncate(j.Details, 4096),
+		Details:  truncate(j.Details, 512),
 		Severity: j.Severity,
 	}
 	var err error

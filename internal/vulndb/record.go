@@ -57,6 +57,10 @@ type Affected struct {
 	Package  Package  `json:"package"`
 	Ranges   []Range  `json:"ranges,omitempty"`
 	Versions []string `json:"versions,omitempty"`
+	// versions is the stored form of Versions ("\n"-joined, with a leading
+	// and trailing "\n"), kept by records read from the database instead of
+	// splitting lists of hundreds of versions nobody will print.
+	versions string
 	// Severity overrides the record's severity for this package.
 	Severity []Severity `json:"severity,omitempty"`
 	// EcosystemSeverity is a distro's qualitative rating for this package.
@@ -147,3 +151,25 @@ func NormalizeEcosystem(eco string) string {
 
 // now is the clock, replaceable in tests.
 var now = func() time.Time { return time.Now().UTC() }
+
+// HasVersion reports whether v is one of the affected entry's listed versions.
+func (a *Affected) HasVersion(v string) bool {
+	if a.versions != "" {
+		return strings.Contains(a.versions, "\n"+v+"\n")
+	}
+	for _, x := range a.Versions {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ListedVersions returns the listed versions, splitting the stored form
+// when the record came from the database.
+func (a *Affected) ListedVersions() []string {
+	if a.versions != "" && a.Versions == nil {
+		return strings.Split(strings.Trim(a.versions, "\n"), "\n")
+	}
+	return a.Versions
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,7 +17,7 @@ import (
 
 // SchemaVersion is bumped on incompatible changes; a database of another
 // version is refused with ErrSchema and rebuilt by the next update.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // FileName is the database file inside the data directory.
 const FileName = "vulndb.db"
@@ -140,12 +141,8 @@ func (d *DB) Lookup(eco, name string) ([]*Record, error) {
 			if ids == nil {
 				return nil
 			}
-			var list []string
-			if err := json.Unmarshal(ids, &list); err != nil {
-				return fmt.Errorf("vulndb: corrupt index in %s: %w", src, err)
-			}
 			recs := sb.Bucket(bRecords)
-			for _, id := range list {
+			for _, id := range strings.Split(string(ids), "\n") {
 				raw := recs.Get([]byte(id))
 				if raw == nil {
 					return fmt.Errorf("vulndb: corrupt index in %s: %s missing", src, id)
@@ -324,8 +321,7 @@ func (b *Builder) ReplaceSource(info SourceInfo, recs []*Record) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			raw, _ := json.Marshal(index[k])
-			if err := ib.Put([]byte(k), raw); err != nil {
+			if err := ib.Put([]byte(k), []byte(strings.Join(index[k], "\n"))); err != nil {
 				return err
 			}
 		}
