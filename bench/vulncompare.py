@@ -29,6 +29,13 @@ count as differences. What is left on one side only is classified:
 
 `grouping` (informational) counts matched vulnerabilities that one tool
 reports as several findings and the other as fewer.
+
+With --verdict, every package version either tool detected is also checked
+against a reference: all non-withdrawn records naming the package whose own
+ranges/versions contain the version (osvverdict). Each tool's findings are
+compared with it ("missing": a reference record no finding carries,
+"extra": a finding no reference record explains), so a mistake both tools
+make shows up too.
 """
 import argparse
 import json
@@ -179,6 +186,40 @@ def verdicts(binary, data, queries):
     return out
 
 
+def reference(binary, data, keys, found):
+    """Reference records per (eco, package, version, path) and each tool's deviations from them."""
+    pkgs = sorted({(e, n, v) for e, n, v, _ in keys if v and not v.startswith("(")})
+    answers = verdicts(binary, data, [{"ecosystem": e, "name": n, "version": v, "ids": []} for e, n, v in pkgs])
+    if not answers:
+        return None
+    ref = {}
+    for e, n, v, p in keys:
+        a = answers.get((e, n, v, ()))
+        recs = [r for r in (a or {}).get("records", []) if r["affected"] and not r.get("withdrawn")]
+        if recs:
+            ref[(e, n, v, p)] = {r["id"]: r for r in recs}
+    out = {"records": sum(len(r) for r in ref.values()), "tools": {}}
+    for t in TOOLS:
+        by_key = defaultdict(list)
+        for f in found[t]:
+            by_key[(f["ecosystem"], f["package"], f["version"], f["path"])].append(f)
+        missing, extra = [], []
+        for k, recs in ref.items():
+            have = {i for f in by_key.get(k, []) for i in f["ids"]}
+            for rid, r in sorted(recs.items()):
+                if not have & ({rid} | set(r.get("aliases") or [])):
+                    missing.append({"ecosystem": k[0], "package": k[1], "version": k[2], "path": k[3], "id": rid,
+                                    "why": r["why"]})
+        for k, fs in by_key.items():
+            known = {i for rid, r in ref.get(k, {}).items() for i in [rid] + (r.get("aliases") or [])}
+            for f in fs:
+                if not set(f["ids"]) & known:
+                    extra.append({"ecosystem": k[0], "package": k[1], "version": k[2], "path": k[3], "id": f["id"],
+                                  "ids": f["ids"]})
+        out["tools"][t] = {"missing": missing, "extra": extra}
+    return out
+
+
 def diff(args):
     osv_doc = json.load(open(args.osv))
     pk_doc = json.load(open(args.picket))
@@ -261,6 +302,10 @@ def diff(args):
               "differences": lonely, "grouping": grouping,
               "categories": sorted({d["category"] for d in lonely} | ({"grouping"} if grouping else set()))}
     result["explanations"] = {c: EXPLAIN[c] for c in result["categories"]}
+    keys = inv["picket"] | (inv["osv-scanner"] or set())
+    ref = reference(args.verdict, args.data or [], keys, found) if args.verdict else None
+    if ref is not None:
+        result["reference"] = ref
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
 
@@ -269,8 +314,16 @@ def diff(args):
           f"picket {p['findings']} findings ({p['packages_with_findings']} packages); "
           f"{matched} vulnerabilities found by both, {o['only_this_tool']} by osv-scanner only, "
           f"{p['only_this_tool']} by picket only")
+    for d in lonely:
+        oth = "picket" if d["only"] == "osv-scanner" else "osv-scanner"
+        if d["category"] == "missed":
+            d["bug_in"] = oth
+        elif d["category"] == "spurious":
+            d["bug_in"] = d["only"]
     for d in sorted(lonely, key=lambda d: (d["category"], d["only"], d["package"], d["ids"])):
         extra = f" (other tool: {', '.join(d['other'])})" if d.get("other") else ""
+        if d.get("bug_in"):
+            extra += f" -> matching bug in {d['bug_in']}"
         print(f"  only {d['only']:<11} [{d['category']}] {d['ecosystem']} {d['package']}@{d['version']} "
               f"{d['path']}: {','.join(d['findings'])} (ids {','.join(d['ids'])}){extra}")
         for r in d.get("records") or []:
@@ -283,6 +336,15 @@ def diff(args):
         print(f"  why [{c}]: {EXPLAIN[c]}")
     if not lonely and not grouping:
         print("  no differences")
+    if ref is not None:
+        print(f"  reference (records whose own ranges contain the version, osvverdict): {ref['records']} records; "
+              + "; ".join(f"{t} missing {len(r['missing'])}, extra {len(r['extra'])}" for t, r in ref["tools"].items()))
+        for t, r in ref["tools"].items():
+            for m in r["missing"]:
+                print(f"    {t} misses {m['id']} on {m['ecosystem']} {m['package']}@{m['version']} {m['path']}: {m['why']}")
+            for x in r["extra"]:
+                print(f"    {t} reports {x['id']} on {x['ecosystem']} {x['package']}@{x['version']} {x['path']}, "
+                      f"which no affecting record explains (ids {','.join(x['ids'])})")
 
 
 def main():

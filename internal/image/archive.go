@@ -139,11 +139,19 @@ func (a *archive) WalkLayers(ctx context.Context, opts WalkOptions, fn LayerFunc
 		if info.DiffID != "" && opts.Skip != nil && opts.Skip(info) {
 			continue
 		}
+		// Blob names in OCI layouts are digests of the stored bytes: verify
+		// them. Legacy names say nothing, and hashing twice would cost as
+		// much as the walk itself (the walker verifies the diff id).
+		d := digestFromName(name)
+		var r io.Reader = br
 		h := sha256.New()
-		if err := fn(ctx, info, io.TeeReader(br, h)); err != nil {
+		if d != "" {
+			r = io.TeeReader(br, h)
+		}
+		if err := fn(ctx, info, r); err != nil {
 			return err
 		}
-		if d := digestFromName(name); d != "" {
+		if d != "" {
 			if _, err := io.Copy(h, br); err != nil {
 				return fmt.Errorf("image: %s: reading %s: %w", a.name, name, err)
 			}

@@ -11,8 +11,9 @@
 //	{"ecosystem":"PyPI","name":"django","version":"2.2","ids":["PYSEC-2019-13","CVE-2019-12308"]}
 //
 // and each output line repeats it with "records": every record whose id or
-// alias is in ids, with "affected" (true/false) and "why" (the range or list
-// entry that decided it), plus "unknown" for ids no record carries.
+// alias is in ids (with no ids: every record naming the package), with
+// "affected" (true/false) and "why" (the range or list entry that decided
+// it), plus "unknown" for ids no record carries.
 package main
 
 import (
@@ -60,11 +61,12 @@ type query struct {
 }
 
 type verdict struct {
-	ID        string `json:"id"`
-	File      string `json:"file"`
-	Withdrawn string `json:"withdrawn,omitempty"`
-	Affected  bool   `json:"affected"`
-	Why       string `json:"why"`
+	ID        string   `json:"id"`
+	Aliases   []string `json:"aliases,omitempty"`
+	File      string   `json:"file"`
+	Withdrawn string   `json:"withdrawn,omitempty"`
+	Affected  bool     `json:"affected"`
+	Why       string   `json:"why"`
 }
 
 type answer struct {
@@ -94,7 +96,8 @@ func main() {
 	}
 }
 
-// load indexes every record of the directories by id and by alias.
+// load indexes every record of the directories by id, by alias and by
+// package (pkgKey).
 func load(ds []string) (map[string][]*record, error) {
 	idx := map[string][]*record{}
 	for _, d := range ds {
@@ -116,6 +119,12 @@ func load(ds []string) (map[string][]*record, error) {
 			}
 			for _, id := range append([]string{r.ID}, r.Aliases...) {
 				idx[id] = append(idx[id], r)
+			}
+			for _, af := range r.Affected {
+				k := pkgKey(af.Package.Ecosystem, af.Package.Name)
+				if n := len(idx[k]); n == 0 || idx[k][n-1] != r {
+					idx[k] = append(idx[k], r)
+				}
 			}
 		}
 	}
@@ -145,9 +154,13 @@ func run(idx map[string][]*record, in io.Reader, out io.Writer) error {
 func ask(idx map[string][]*record, q query) answer {
 	a := answer{query: q, Records: []verdict{}}
 	seen := map[*record]bool{}
-	for _, id := range q.IDs {
+	ids := q.IDs
+	if len(ids) == 0 {
+		ids = []string{pkgKey(q.Ecosystem, q.Name)}
+	}
+	for _, id := range ids {
 		rs := idx[id]
-		if len(rs) == 0 {
+		if len(rs) == 0 && len(q.IDs) > 0 {
 			a.Unknown = append(a.Unknown, id)
 		}
 		for _, r := range rs {
@@ -156,7 +169,7 @@ func ask(idx map[string][]*record, q query) answer {
 			}
 			seen[r] = true
 			ok, why := affects(r, q.Ecosystem, q.Name, q.Version)
-			a.Records = append(a.Records, verdict{ID: r.ID, File: r.file, Withdrawn: r.Withdrawn, Affected: ok, Why: why})
+			a.Records = append(a.Records, verdict{ID: r.ID, Aliases: r.Aliases, File: r.file, Withdrawn: r.Withdrawn, Affected: ok, Why: why})
 		}
 	}
 	return a
@@ -164,11 +177,19 @@ func ask(idx map[string][]*record, q query) answer {
 
 var pypiSep = regexp.MustCompile(`[-_.]+`)
 
-func sameName(eco, a, b string) bool {
+func normName(eco, name string) string {
 	if eco == "PyPI" {
-		return pypiSep.ReplaceAllString(strings.ToLower(a), "-") == pypiSep.ReplaceAllString(strings.ToLower(b), "-")
+		return pypiSep.ReplaceAllString(strings.ToLower(name), "-")
 	}
-	return a == b
+	return name
+}
+
+func sameName(eco, a, b string) bool { return normName(eco, a) == normName(eco, b) }
+
+// pkgKey is the index key of a package (it cannot collide with an id).
+func pkgKey(eco, name string) string {
+	eco = strings.SplitN(eco, ":", 2)[0]
+	return "pkg\x00" + eco + "\x00" + normName(eco, name)
 }
 
 // affects reports whether record r affects name@version in ecosystem eco,

@@ -56,6 +56,8 @@ func TestRun(t *testing.T) {
 	in := strings.Join([]string{
 		`{"ecosystem":"PyPI","name":"flask_cors","version":"3.0.8","ids":["CVE-1","GHSA-x"]}`,
 		`{"ecosystem":"PyPI","name":"flask-cors","version":"3.0.9","ids":["PYSEC-1"]}`,
+		`{"ecosystem":"PyPI","name":"Flask.Cors","version":"3.0.8"}`,
+		`{"ecosystem":"PyPI","name":"requests","version":"2.0.0"}`,
 	}, "\n")
 	var out bytes.Buffer
 	if err := run(idx, strings.NewReader(in), &out); err != nil {
@@ -70,8 +72,10 @@ func TestRun(t *testing.T) {
 		}
 		got = append(got, a)
 	}
-	if len(got) != 2 || len(got[0].Records) != 1 || !got[0].Records[0].Affected ||
-		len(got[0].Unknown) != 1 || got[0].Unknown[0] != "GHSA-x" || got[1].Records[0].Affected {
+	if len(got) != 4 || len(got[0].Records) != 1 || !got[0].Records[0].Affected ||
+		len(got[0].Unknown) != 1 || got[0].Unknown[0] != "GHSA-x" || got[1].Records[0].Affected ||
+		len(got[2].Records) != 1 || !got[2].Records[0].Affected || len(got[2].Unknown) != 0 ||
+		len(got[3].Records) != 0 || len(got[3].Unknown) != 0 {
 		t.Fatalf("answers = %+v", got)
 	}
 }
