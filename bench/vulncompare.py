@@ -27,6 +27,11 @@ count as differences. What is left on one side only is classified:
              matching bug in the tool that reported it
   unknown    no verdict could be made (ids not in the data, no --verdict)
 
+`missed` findings that osv-scanner lacks are refined when the record shows a
+known osv-scanner v2 offline-matching limitation: `osv-scanner-git-range`
+(the record's first range is GIT, so only its `versions` list is used) and
+`osv-scanner-name` (the record spells the PyPI name unnormalised).
+
 `grouping` (informational) counts matched vulnerabilities that one tool
 reports as several findings and the other as fewer.
 
@@ -60,6 +65,12 @@ EXPLAIN = {
               "but the other tool did not report it: a matching bug in the other tool",
     "spurious": "the record's own ranges/versions say this version is NOT affected (osvverdict) but this tool "
                 "reported it: a matching bug in this tool",
+    "osv-scanner-git-range": "the record's affected entry starts with a GIT range; osv-scanner v2's offline matcher "
+                             "(osv-scalibr enricher/vulnmatch/osvlocal, rangeAffectsVersion) stops at the first range "
+                             "that is not ECOSYSTEM/SEMVER, so only the record's enumerated `versions` list counts, and "
+                             "this version is inside the ECOSYSTEM range but not in that list (Picket is right)",
+    "osv-scanner-name": "the record spells the PyPI name unnormalised (e.g. jw.util); osv-scanner compares it verbatim "
+                        "with the PEP 503-normalised installed name (jw-util), Picket normalises both (Picket is right)",
     "uncalled": "osv-scanner marks the vulnerability as not called (call analysis)",
     "unknown": "no verdict: the ids are not in the shared OSV data or osvverdict was not run",
 }
@@ -186,6 +197,28 @@ def verdicts(binary, data, queries):
     return out
 
 
+def osv_scanner_cause(d):
+    """A known osv-scanner offline limitation that explains a record it did not match, or None."""
+    for r in d.get("records") or []:
+        if not r["affected"] or r.get("withdrawn"):
+            continue
+        try:
+            rec = json.load(open(r["file"]))
+        except (OSError, ValueError):
+            continue
+        for a in rec.get("affected") or []:
+            name = (a.get("package") or {}).get("name", "")
+            if norm_name(d["ecosystem"], name) != d["package"]:
+                continue
+            if name != d["package"]:
+                return "osv-scanner-name"
+            types = [g.get("type") for g in a.get("ranges") or []]
+            if (d["version"] not in (a.get("versions") or []) and types and types[0] not in ("ECOSYSTEM", "SEMVER")
+                    and any(t in ("ECOSYSTEM", "SEMVER") for t in types)):
+                return "osv-scanner-git-range"
+    return None
+
+
 def reference(binary, data, keys, found):
     """Reference records per (eco, package, version, path) and each tool's deviations from them."""
     pkgs = sorted({(e, n, v) for e, n, v, _ in keys if v and not v.startswith("(")})
@@ -287,6 +320,8 @@ def diff(args):
             d["category"] = "withdrawn"
         elif any(r["affected"] and not r.get("withdrawn") for r in a["records"]):
             d["category"] = "missed"
+            if d["only"] == "picket":
+                d["category"] = osv_scanner_cause(d) or "missed"
         else:
             d["category"] = "spurious"
 
@@ -316,7 +351,7 @@ def diff(args):
           f"{p['only_this_tool']} by picket only")
     for d in lonely:
         oth = "picket" if d["only"] == "osv-scanner" else "osv-scanner"
-        if d["category"] == "missed":
+        if d["category"] == "missed" or d["category"].startswith("osv-scanner-"):
             d["bug_in"] = oth
         elif d["category"] == "spurious":
             d["bug_in"] = d["only"]

@@ -12,7 +12,7 @@
 #                hard-linked osv-scanner/<ecosystem>/all.zip serves older v2s)
 #   picket       picket db import --db-dir .bench/vulns-vs-osv-scanner/picketdb DIR...
 #
-# Images (IMAGES, default "go-apps py-site layered"), built with the Docker
+# Images (IMAGES, default "go-apps py-site layered py-wide"), built with the Docker
 # Engine FROM scratch (no pull needed) and `docker save`d to
 # .bench/vulns-vs-osv-scanner/images/NAME.tar:
 #   go-apps  /app/bin/* Go binaries (CGO_ENABLED=0 -trimpath), each from its own
@@ -34,6 +34,10 @@
 #   layered  go-apps + py-site's files in a second layer + a third layer that
 #            overwrites /app/bin/textsvc with a build on x/net v0.23.0 and
 #            x/text v0.14.0 (only the final file counts)
+#   py-wide  synthetic: for every PyPI package named in the data, up to three
+#            versions the records themselves mention (lowest, middle and
+#            highest in string order of the listed versions and ECOSYSTEM
+#            range events), as METADATA-only dist-infos in /opt/venv{0,1,2}
 # No file is owned by an OS package (Picket does not apply upstream advisories
 # to dpkg-owned language packages), and there is no OS at all.
 #
@@ -62,7 +66,7 @@ if [ ! -f go.mod ] || [ ! -d bench ]; then echo "vulns-vs-osv-scanner: cannot fi
 
 RUNS=${RUNS:-3}
 TOOLS=${TOOLS:-"picket osv-scanner"}
-IMAGES=${IMAGES:-"go-apps py-site layered"}
+IMAGES=${IMAGES:-"go-apps py-site layered py-wide"}
 SHARED=${PICKET_SHARED:-../shared}
 OSV_SCANNER_VERSION=${OSV_SCANNER_VERSION:-v2.5.0}
 LEGACY_GO=${LEGACY_GO-go1.22.0}
@@ -86,7 +90,8 @@ for t in $TOOLS; do
 	[[ "$t" == picket || "$t" == osv-scanner ]] || die "unknown tool '$t' in TOOLS (picket, osv-scanner)"
 done
 for i in $IMAGES; do
-	[[ "$i" == go-apps || "$i" == py-site || "$i" == layered ]] || die "unknown image '$i' in IMAGES (go-apps, py-site, layered)"
+	[[ "$i" == go-apps || "$i" == py-site || "$i" == layered || "$i" == py-wide ]] ||
+		die "unknown image '$i' in IMAGES (go-apps, py-site, layered, py-wide)"
 done
 for c in python3 go docker; do command -v "$c" >/dev/null || die "$c is required"; done
 { [ -d "$DATA_GO" ] && [ -d "$DATA_PYPI" ]; } || die "$DATA_GO or $DATA_PYPI is missing (set PICKET_SHARED to the shared/ directory)"
@@ -150,7 +155,7 @@ fi
 SRC=$OUT/src
 CTX=$OUT/ctx
 rm -rf "$CTX"
-mkdir -p "$SRC" "$CTX/go/app/bin" "$CTX/py" "$CTX/fix/app/bin"
+mkdir -p "$SRC" "$CTX/go/app/bin" "$CTX/py" "$CTX/fix/app/bin" "$CTX/wide"
 LEGACY_TOOLCHAIN=local
 
 # gomod NAME REQUIREMENT... writes $SRC/NAME/go.mod and pins the requirements.
@@ -303,6 +308,36 @@ redis 4.5.0
 ansible 2.9.0
 EOF
 distinfo "$CTX/py/opt/venv/lib/python3.11/site-packages" Django 3.0rc1
+WIDE_PACKAGES=$(python3 - "$DATA_PYPI" "$CTX/wide" <<'PY'
+import glob, json, os, re, sys
+data, root = sys.argv[1:]
+version = re.compile(r"^[0-9][0-9A-Za-z.!+_-]*$")  # skips junk such as "<class ...>" in a few records
+names, versions = {}, {}
+for f in sorted(glob.glob(os.path.join(data, "*.json"))):
+    for a in json.load(open(f)).get("affected") or []:
+        name = a["package"]["name"]
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        names.setdefault(key, name)
+        vs = versions.setdefault(key, set())
+        vs.update(a.get("versions") or [])
+        for r in a.get("ranges") or []:
+            if r.get("type") == "ECOSYSTEM":
+                vs.update(v for e in r.get("events") or [] for v in e.values())
+n = 0
+for key in sorted(versions):
+    vs = sorted(v for v in versions[key] if v != "0" and version.match(v))
+    if not vs:
+        continue
+    for i, v in enumerate(sorted({vs[0], vs[len(vs) // 2], vs[-1]})):
+        d = os.path.join(root, f"opt/venv{i}/lib/python3.11/site-packages", f"{names[key].replace('-', '_')}-{v}.dist-info")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "METADATA"), "w") as m:
+            m.write(f"Metadata-Version: 2.1\nName: {names[key]}\nVersion: {v}\n\n")
+        n += 1
+print(n)
+PY
+)
+say "py-wide: $WIDE_PACKAGES dist-infos"
 
 # --- images ------------------------------------------------------------------
 declare -A ARCHIVE TAG
@@ -321,6 +356,9 @@ build_image go-apps $'FROM scratch\nCOPY go/ /'
 build_image py-site $'FROM scratch\nCOPY py/ /'
 if [[ " $IMAGES " == *" layered "* ]]; then
 	build_image layered $'FROM picket-bench/vulns-go-apps:1\nCOPY py/ /\nCOPY fix/ /'
+fi
+if [[ " $IMAGES " == *" py-wide "* ]]; then
+	build_image py-wide $'FROM scratch\nCOPY wide/ /'
 fi
 
 # --- runs --------------------------------------------------------------------
