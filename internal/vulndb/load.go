@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/picket-cdr/picket/internal/version"
 )
 
 // Limits on feed archives (zip bombs and runaway feeds).
@@ -84,6 +86,9 @@ func LoadOSVZip(r io.ReaderAt, size int64, name string) (*Feed, error) {
 			return nil, fmt.Errorf("%w: %s: more than %d bytes uncompressed", ErrUnsupported, name, int64(maxZipTotal))
 		}
 		rec, err := ParseOSV(b)
+		if err == nil {
+			err = keepSupported(rec)
+		}
 		if err != nil {
 			f.skip(zf.Name, err)
 			continue
@@ -141,6 +146,9 @@ func LoadPath(p string) ([]*Feed, error) {
 			feeds = append(feeds, &Feed{Info: SourceInfo{Name: name, Kind: "secdb", Origin: fp, SHA256: sum(b)}, Records: recs})
 		case "osv":
 			rec, err := ParseOSV(b)
+			if err == nil {
+				err = keepSupported(rec)
+			}
 			if err != nil {
 				osv.skip(fp, err)
 				return nil
@@ -288,4 +296,31 @@ func countIDs(recs []*Record) int {
 		ids[r.ID] = true
 	}
 	return len(ids)
+}
+
+// ErrUnsupportedEcosystem marks records no Picket inventory can match.
+var ErrUnsupportedEcosystem = errors.New("vulndb: unsupported ecosystem")
+
+// keepSupported drops affected entries in ecosystems Picket cannot compare
+// versions for (OSV also covers GitHub Actions, Hex, Linux ...); a record
+// left with none is refused, to be counted as skipped.
+func keepSupported(r *Record) error {
+	if r.Withdrawn != nil {
+		return nil
+	}
+	kept := r.Affected[:0]
+	var dropped string
+	for _, a := range r.Affected {
+		base, _ := version.ParseEcosystem(a.Package.Ecosystem)
+		if _, err := version.For(base); err != nil {
+			dropped = a.Package.Ecosystem
+			continue
+		}
+		kept = append(kept, a)
+	}
+	r.Affected = kept
+	if len(kept) == 0 {
+		return fmt.Errorf("%w: %s (%s)", ErrUnsupportedEcosystem, dropped, r.ID)
+	}
+	return nil
 }

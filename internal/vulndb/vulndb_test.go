@@ -383,3 +383,27 @@ func FuzzParseSecDB(f *testing.F) {
 		}
 	})
 }
+
+func TestImportUnsupportedEcosystems(t *testing.T) {
+	dir := t.TempDir()
+	feed := t.TempDir()
+	os.WriteFile(filepath.Join(feed, "a.json"), []byte(`{"id":"X-1","affected":[{"package":{"ecosystem":"Hex","name":"plug"},"versions":["1.0"]},{"package":{"ecosystem":"Go","name":"a"},"versions":["1.0.0"]}]}`), 0o644)
+	os.WriteFile(filepath.Join(feed, "b.json"), []byte(`{"id":"X-2","affected":[{"package":{"ecosystem":"GitHub Actions","name":"x/y"},"versions":["1"]}]}`), 0o644)
+	infos, err := Import(dir, feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if infos[0].Records != 1 || infos[0].Skipped != 1 || !strings.Contains(infos[0].SkipSamples[0], "GitHub Actions") {
+		t.Errorf("info %+v", infos[0])
+	}
+	db, _ := Open(dir)
+	defer db.Close()
+	if recs, _ := db.Lookup("Go", "a"); len(recs) != 1 || len(recs[0].Affected) != 1 {
+		t.Errorf("Go entry lost or Hex entry kept: %+v", recs)
+	}
+	only := t.TempDir()
+	os.WriteFile(filepath.Join(only, "b.json"), []byte(`{"id":"X-2","affected":[{"package":{"ecosystem":"Hex","name":"plug"},"versions":["1"]}]}`), 0o644)
+	if _, err := Import(t.TempDir(), only); !errors.Is(err, ErrInvalidRecord) {
+		t.Errorf("feed of unsupported ecosystems only: %v", err)
+	}
+}
