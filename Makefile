@@ -53,6 +53,7 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	bench/sbom-vs-syft.sh
 	bench/million-files.sh
+	bench/vulns-vs-osv-scanner.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -44,7 +44,6 @@ make shows up too.
 """
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -325,6 +324,13 @@ def diff(args):
         else:
             d["category"] = "spurious"
 
+    for d in lonely:
+        oth = "picket" if d["only"] == "osv-scanner" else "osv-scanner"
+        if d["category"] == "missed" or d["category"].startswith("osv-scanner-"):
+            d["bug_in"] = oth
+        elif d["category"] == "spurious":
+            d["bug_in"] = d["only"]
+
     counts = {}
     for t in TOOLS:
         fs = found[t]
@@ -337,6 +343,11 @@ def diff(args):
               "differences": lonely, "grouping": grouping,
               "categories": sorted({d["category"] for d in lonely} | ({"grouping"} if grouping else set()))}
     result["explanations"] = {c: EXPLAIN[c] for c in result["categories"]}
+    if inv["osv-scanner"] is not None:
+        real = {t: {k for k in inv[t] if not k[2].startswith("(")} for t in TOOLS}  # drop Go main modules "(devel)"
+        result["inventory"] = {"picket": len(real["picket"]), "osv-scanner": len(real["osv-scanner"]),
+                               "only_picket": sorted(map(list, real["picket"] - real["osv-scanner"])),
+                               "only_osv-scanner": sorted(map(list, real["osv-scanner"] - real["picket"]))}
     keys = inv["picket"] | (inv["osv-scanner"] or set())
     ref = reference(args.verdict, args.data or [], keys, found) if args.verdict else None
     if ref is not None:
@@ -349,21 +360,31 @@ def diff(args):
           f"picket {p['findings']} findings ({p['packages_with_findings']} packages); "
           f"{matched} vulnerabilities found by both, {o['only_this_tool']} by osv-scanner only, "
           f"{p['only_this_tool']} by picket only")
-    for d in lonely:
-        oth = "picket" if d["only"] == "osv-scanner" else "osv-scanner"
-        if d["category"] == "missed" or d["category"].startswith("osv-scanner-"):
-            d["bug_in"] = oth
-        elif d["category"] == "spurious":
-            d["bug_in"] = d["only"]
-    for d in sorted(lonely, key=lambda d: (d["category"], d["only"], d["package"], d["ids"])):
+    if "inventory" in result:
+        i = result["inventory"]
+        print(f"  packages detected (name, version, path): picket {i['picket']}, osv-scanner {i['osv-scanner']}, "
+              f"only picket {len(i['only_picket'])}, only osv-scanner {len(i['only_osv-scanner'])}")
+        for t in ("picket", "osv-scanner"):
+            for e, n, v, path in i["only_" + t][:args.max_lines or None]:
+                print(f"    only {t}: {e} {n}@{v} {path}")
+    shown = defaultdict(int)
+    for d in sorted(lonely, key=lambda d: (d["category"], d["only"], d["package"], d["version"], d["ids"])):
+        cat = (d["category"], d["only"])
+        shown[cat] += 1
+        if args.max_lines and shown[cat] > args.max_lines:
+            continue
         extra = f" (other tool: {', '.join(d['other'])})" if d.get("other") else ""
         if d.get("bug_in"):
             extra += f" -> matching bug in {d['bug_in']}"
         print(f"  only {d['only']:<11} [{d['category']}] {d['ecosystem']} {d['package']}@{d['version']} "
               f"{d['path']}: {','.join(d['findings'])} (ids {','.join(d['ids'])}){extra}")
         for r in d.get("records") or []:
-            print(f"      {r['id']}: affected={str(r['affected']).lower()}{' withdrawn' if r.get('withdrawn') else ''}"
-                  f" - {r['why']}")
+            if r["affected"] or len(d["records"]) == 1:
+                print(f"      {r['id']}: affected={str(r['affected']).lower()}"
+                      f"{' withdrawn' if r.get('withdrawn') else ''} - {r['why']}")
+    for (cat, only), n in sorted(shown.items()):
+        if args.max_lines and n > args.max_lines:
+            print(f"  ... {n - args.max_lines} more [{cat}] only {only} (all {n} in {args.out})")
     for g in grouping:
         print(f"  grouping   {g['ecosystem']} {g['package']}@{g['version']}: osv-scanner {','.join(g['osv-scanner'])}"
               f" vs picket {','.join(g['picket'])}")
@@ -375,11 +396,14 @@ def diff(args):
         print(f"  reference (records whose own ranges contain the version, osvverdict): {ref['records']} records; "
               + "; ".join(f"{t} missing {len(r['missing'])}, extra {len(r['extra'])}" for t, r in ref["tools"].items()))
         for t, r in ref["tools"].items():
-            for m in r["missing"]:
-                print(f"    {t} misses {m['id']} on {m['ecosystem']} {m['package']}@{m['version']} {m['path']}: {m['why']}")
-            for x in r["extra"]:
-                print(f"    {t} reports {x['id']} on {x['ecosystem']} {x['package']}@{x['version']} {x['path']}, "
-                      f"which no affecting record explains (ids {','.join(x['ids'])})")
+            lines = [f"    {t} misses {m['id']} on {m['ecosystem']} {m['package']}@{m['version']} {m['path']}: {m['why']}"
+                     for m in r["missing"]]
+            lines += [f"    {t} reports {x['id']} on {x['ecosystem']} {x['package']}@{x['version']} {x['path']}, "
+                      f"which no affecting record explains (ids {','.join(x['ids'])})" for x in r["extra"]]
+            for line in lines[:args.max_lines or None]:
+                print(line)
+            if args.max_lines and len(lines) > args.max_lines:
+                print(f"    ... {len(lines) - args.max_lines} more for {t} (all in {args.out})")
 
 
 def main():
@@ -393,12 +417,11 @@ def main():
     d.add_argument("--out", required=True)
     d.add_argument("--verdict", help="osvverdict binary")
     d.add_argument("--data", action="append", help="OSV record directory (repeatable)")
+    d.add_argument("--max-lines", type=int, default=10, help="differences printed per category (0: all)")
     args = ap.parse_args()
     if args.cmd == "diff":
         diff(args)
 
 
 if __name__ == "__main__":
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        sys.dont_write_bytecode = True
     main()

@@ -1,5 +1,3 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
-
 package testimage
 
 import (
@@ -8,42 +6,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
-	"time"
+
+	"github.com/picket-cdr/picket/internal/flock"
 )
 
-// lockFile takes an exclusive flock on os.TempDir()/picket-testimage-NAME.lock,
-// waiting (and polling ctx) while another process — `go test ./...` runs test
-// binaries in parallel — holds it. The returned function releases it.
+// lockFile takes an exclusive lock on os.TempDir()/picket-testimage-NAME.lock,
+// waiting while another process — `go test ./...` runs test binaries in
+// parallel — holds it. The returned function releases it.
 func lockFile(ctx context.Context, name string) (func(), error) {
 	path := filepath.Join(os.TempDir(), "picket-testimage-"+name+".lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	unlock, err := flock.Lock(ctx, path, func() { logf(ctx, "testimage: waiting for another process holding %s", path) })
+	if errors.Is(err, flock.ErrUnsupported) {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("testimage: lock: %w", err)
+		return nil, fmt.Errorf("testimage: %w", err)
 	}
-	fd := int(f.Fd())
-	waited := false
-	for {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				syscall.Flock(fd, syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("testimage: flock %s: %w", path, err)
-		}
-		if !waited {
-			logf(ctx, "testimage: waiting for another process holding %s", path)
-			waited = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("testimage: waiting for %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return unlock, nil
 }

@@ -2,14 +2,6 @@
 
 package testregistry
 
-import (
-	"context"
-	"errors"
-	"syscall"
-)
-
-func lockFile(context.Context, string) (func(), error) {
-	return nil, errors.New("testregistry: no file locking on this system")
-}
+import "syscall"
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
