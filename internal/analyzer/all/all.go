@@ -15,6 +15,7 @@ import (
 	_ "github.com/picket-cdr/picket/internal/analyzer/php"       // composer.lock
 	_ "github.com/picket-cdr/picket/internal/analyzer/python"    // Python packages
 	_ "github.com/picket-cdr/picket/internal/analyzer/rpm"       // RPM packages
+	_ "github.com/picket-cdr/picket/internal/analyzer/rpmfiles"  // rpm file ownership
 	_ "github.com/picket-cdr/picket/internal/analyzer/ruby"      // Ruby gems
 	_ "github.com/picket-cdr/picket/internal/analyzer/rust"      // cargo-auditable binaries
 )
