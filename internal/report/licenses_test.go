@@ -3,47 +3,29 @@ package report
 import "testing"
 
 func TestParseLicenseExpression(t *testing.T) {
-	tests := []struct {
-		in       string
-		want     string
-		ok       bool
-		single   bool
-		compound bool
-	}{
-		{in: "MIT", want: "MIT", ok: true, single: true},
-		{in: "mit", want: "MIT", ok: true, single: true},
-		{in: "  Apache-2.0 ", want: "Apache-2.0", ok: true, single: true},
-		{in: "GPL-2.0+", want: "GPL-2.0+", ok: true},
-		{in: "GPL-2.0-or-later WITH Classpath-exception-2.0", want: "GPL-2.0-or-later WITH Classpath-exception-2.0", ok: true},
-		{in: "MIT OR Apache-2.0", want: "MIT OR Apache-2.0", ok: true, compound: true},
-		{in: "mit or apache-2.0", want: "MIT OR Apache-2.0", ok: true, compound: true},
-		{in: "(MIT OR Apache-2.0) AND BSD-3-Clause", want: "(MIT OR Apache-2.0) AND BSD-3-Clause", ok: true, compound: true},
-		{in: "((MIT))", want: "((MIT))", ok: true},
-		{in: "", ok: false},
-		{in: "GPL-3+", ok: false},
-		{in: "BSD", ok: false},
-		{in: "LicenseRef-custom", ok: false},
-		{in: "MIT AND", ok: false},
-		{in: "AND MIT", ok: false},
-		{in: "(MIT", ok: false},
-		{in: "MIT)", ok: false},
-		{in: "MIT Apache-2.0", ok: false},
-		{in: "MIT And Apache-2.0", ok: false},
-		{in: "MIT WITH", ok: false},
-		{in: "MIT WITH Not-An-Exception", ok: false},
-		{in: "()", ok: false},
+	// Valid expressions, normalised.
+	for in, want := range map[string]licenseExpr{
+		"MIT":           {text: "MIT", single: true},
+		"mit":           {text: "MIT", single: true},
+		"  Apache-2.0 ": {text: "Apache-2.0", single: true},
+		"GPL-2.0+":      {text: "GPL-2.0+"},
+		"GPL-2.0-or-later WITH Classpath-exception-2.0": {text: "GPL-2.0-or-later WITH Classpath-exception-2.0"},
+		"MIT OR Apache-2.0":                             {text: "MIT OR Apache-2.0", compound: true},
+		"mit or apache-2.0":                             {text: "MIT OR Apache-2.0", compound: true},
+		"(MIT OR Apache-2.0) AND BSD-3-Clause":          {text: "(MIT OR Apache-2.0) AND BSD-3-Clause", compound: true},
+		"((MIT))":                                       {text: "((MIT))"},
+	} {
+		if got, ok := parseLicenseExpression(in); !ok || got != want {
+			t.Errorf("parseLicenseExpression(%q) = %+v, %v, want %+v, true", in, got, ok, want)
+		}
 	}
-	for _, tt := range tests {
-		got, ok := parseLicenseExpression(tt.in)
-		if ok != tt.ok {
-			t.Errorf("parseLicenseExpression(%q) ok = %v, want %v", tt.in, ok, tt.ok)
-			continue
-		}
-		if !ok {
-			continue
-		}
-		if got.text != tt.want || got.single != tt.single || got.compound != tt.compound {
-			t.Errorf("parseLicenseExpression(%q) = %+v, want {text:%s single:%v compound:%v}", tt.in, got, tt.want, tt.single, tt.compound)
+	// Invalid ones.
+	for _, in := range []string{
+		"", "GPL-3+", "BSD", "LicenseRef-custom", "MIT AND", "AND MIT", "(MIT", "MIT)",
+		"MIT Apache-2.0", "MIT And Apache-2.0", "MIT WITH", "MIT WITH Not-An-Exception", "()",
+	} {
+		if got, ok := parseLicenseExpression(in); ok {
+			t.Errorf("parseLicenseExpression(%q) = %+v, true, want not ok", in, got)
 		}
 	}
 }

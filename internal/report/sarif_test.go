@@ -1,47 +1,16 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/picket-cdr/picket/internal/finding"
 )
-
-// SARIF output is checked twice. validateSARIFSchema validates it against
-// the official OASIS SARIF 2.1.0 JSON schema (errata 01,
-// testdata/schema/sarif-schema-2.1.0.json, see the README there), and
-// validateSARIF checks, by hand, the SARIF 2.1.0 constraints on everything
-// Picket writes, including what the schema cannot express: required
-// properties, allowed properties (the schema forbids additional ones on
-// these objects), enumerations, value ranges, relative artifact URIs and
-// the rule/result cross references.
-
-// sarifSchemaID is the id of the OASIS SARIF 2.1.0 errata 01 JSON schema.
-// (The writer's $schema names the SchemaStore URL of SARIF 2.1.0 instead.)
-const sarifSchemaID = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-
-// compiledSARIFSchema compiles the SARIF 2.1.0 JSON schema once, from the
-// local copy only, with format assertions on.
-var compiledSARIFSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	return compileLocalSchema(map[string]string{sarifSchemaID: "sarif-schema-2.1.0.json"}, sarifSchemaID)
-})
-
-// validateSARIFSchema validates a JSON document against the SARIF 2.1.0
-// JSON schema.
-func validateSARIFSchema(t *testing.T, data []byte) error {
-	t.Helper()
-	return validateAgainst(t, "SARIF", compiledSARIFSchema, data)
-}
 
 // Properties SARIF 2.1.0 allows on each object Picket writes.
 var sarifAllowed = map[string][]string{
@@ -69,11 +38,7 @@ var (
 
 var sarifLevels = []string{"none", "note", "warning", "error"}
 
-type sarifChecker struct{ errs []string }
-
-func (c *sarifChecker) errorf(format string, args ...any) {
-	c.errs = append(c.errs, fmt.Sprintf(format, args...))
-}
+type sarifChecker struct{ problemList }
 
 // obj checks v is an object of the given SARIF type with only allowed
 // properties, and returns it.
@@ -125,13 +90,16 @@ func (c *sarifChecker) text(where, typ string, v any) {
 	}
 }
 
-// validateSARIF returns the problems found in a SARIF 2.1.0 log.
+// validateSARIF returns the problems found in a SARIF 2.1.0 log. It
+// checks, by hand, the SARIF 2.1.0 constraints on everything Picket
+// writes, including what the official JSON schema cannot express: required
+// properties, allowed properties (the schema forbids additional ones on
+// these objects), enumerations, value ranges, relative artifact URIs and
+// the rule/result cross references.
 func validateSARIF(data []byte) []string {
 	c := &sarifChecker{}
 	var raw any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
+	if err := decodeNumbers(data, &raw); err != nil {
 		return []string{"not JSON: " + err.Error()}
 	}
 	log := c.obj("log", "log", raw)
@@ -274,124 +242,68 @@ func TestSARIFValid(t *testing.T) {
 		&Suppressed{Finding: &finding.Finding{Kind: finding.KindVulnerability}, Source: "vex:x", Status: "fixed"},
 		nil,
 	)
-	tests := []struct {
-		name string
-		r    *Report
-	}{
-		{"fixture", fixture()},
-		{"empty", &Report{}},
-		{"edge cases", noRule},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out := render(t, FormatSARIF, tt.r, Options{})
-			if err := validateSARIFSchema(t, out); err != nil {
-				t.Fatalf("SARIF output does not validate against the SARIF 2.1.0 JSON schema: %v\n%s", err, out)
-			}
-			if errs := validateSARIF(out); len(errs) > 0 {
-				t.Fatalf("SARIF output is not valid:\n  %s\n%s", strings.Join(errs, "\n  "), out)
-			}
-		})
-	}
+	testValid(t, FormatSARIF, Options{}, map[string]*Report{"edge cases": noRule})
+}
+
+// Parts of the rendered fixture's SARIF log that the rejection tests break.
+func sarifRunIn(log map[string]any) map[string]any    { return at(log, "runs", 0) }
+func sarifDriverIn(log map[string]any) map[string]any { return at(sarifRunIn(log), "tool", "driver") }
+func sarifRuleIn(log map[string]any) map[string]any   { return at(sarifDriverIn(log), "rules", 0) }
+func sarifResultIn(log map[string]any) map[string]any { return at(sarifRunIn(log), "results", 0) }
+func sarifPhysicalIn(log map[string]any) map[string]any {
+	return at(sarifResultIn(log), "locations", 0, "physicalLocation")
 }
 
 // TestSARIFSchemaRejects proves the schema validation is live: broken logs
 // must fail it.
 func TestSARIFSchemaRejects(t *testing.T) {
-	good := render(t, FormatSARIF, fixture(), Options{})
-	run := func(m map[string]any) map[string]any { return m["runs"].([]any)[0].(map[string]any) }
-	driver := func(m map[string]any) map[string]any {
-		return run(m)["tool"].(map[string]any)["driver"].(map[string]any)
-	}
-	result := func(m map[string]any) map[string]any { return run(m)["results"].([]any)[0].(map[string]any) }
-	physical := func(m map[string]any) map[string]any {
-		return result(m)["locations"].([]any)[0].(map[string]any)["physicalLocation"].(map[string]any)
-	}
-	breakages := map[string]func(m map[string]any){
+	testRejects(t, FormatSARIF, sarifJSONSchema.check(), map[string]func(m map[string]any){
 		"no version":       func(m map[string]any) { delete(m, "version") },
 		"wrong version":    func(m map[string]any) { m["version"] = "2.0.0" },
 		"no runs":          func(m map[string]any) { delete(m, "runs") },
-		"no tool":          func(m map[string]any) { delete(run(m), "tool") },
-		"no driver name":   func(m map[string]any) { delete(driver(m), "name") },
-		"no rule id":       func(m map[string]any) { delete(driver(m)["rules"].([]any)[0].(map[string]any), "id") },
-		"no message":       func(m map[string]any) { delete(result(m), "message") },
-		"empty message":    func(m map[string]any) { result(m)["message"] = map[string]any{} },
-		"bad level":        func(m map[string]any) { result(m)["level"] = "fatal" },
-		"unknown property": func(m map[string]any) { result(m)["severity"] = "HIGH" },
-		"negative index":   func(m map[string]any) { result(m)["ruleIndex"] = -2 },
-		"line zero":        func(m map[string]any) { physical(m)["region"] = map[string]any{"startLine": 0} },
-		"no artifact":      func(m map[string]any) { delete(physical(m), "artifactLocation") },
-		"help uri not uri": func(m map[string]any) { driver(m)["rules"].([]any)[0].(map[string]any)["helpUri"] = "nvd" },
+		"no tool":          func(m map[string]any) { delete(sarifRunIn(m), "tool") },
+		"no driver name":   func(m map[string]any) { delete(sarifDriverIn(m), "name") },
+		"no rule id":       func(m map[string]any) { delete(sarifRuleIn(m), "id") },
+		"no message":       func(m map[string]any) { delete(sarifResultIn(m), "message") },
+		"empty message":    func(m map[string]any) { sarifResultIn(m)["message"] = map[string]any{} },
+		"bad level":        func(m map[string]any) { sarifResultIn(m)["level"] = "fatal" },
+		"unknown property": func(m map[string]any) { sarifResultIn(m)["severity"] = "HIGH" },
+		"negative index":   func(m map[string]any) { sarifResultIn(m)["ruleIndex"] = -2 },
+		"line zero":        func(m map[string]any) { sarifPhysicalIn(m)["region"] = map[string]any{"startLine": 0} },
+		"no artifact":      func(m map[string]any) { delete(sarifPhysicalIn(m), "artifactLocation") },
+		"help uri not uri": func(m map[string]any) { sarifRuleIn(m)["helpUri"] = "nvd" },
 		"suppression without kind": func(m map[string]any) {
-			result(m)["suppressions"] = []any{map[string]any{"status": "accepted"}}
+			sarifResultIn(m)["suppressions"] = []any{map[string]any{"status": "accepted"}}
 		},
 		"bad suppression status": func(m map[string]any) {
-			result(m)["suppressions"] = []any{map[string]any{"kind": "external", "status": "ignored"}}
+			sarifResultIn(m)["suppressions"] = []any{map[string]any{"kind": "external", "status": "ignored"}}
 		},
-	}
-	for name, breakIt := range breakages {
-		t.Run(name, func(t *testing.T) {
-			var m map[string]any
-			if err := json.Unmarshal(good, &m); err != nil {
-				t.Fatal(err)
-			}
-			breakIt(m)
-			bad, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if validateSARIFSchema(t, bad) == nil {
-				t.Fatal("broken log passed schema validation")
-			}
-		})
-	}
+	})
 }
 
 // TestSARIFValidatorRejects proves the structural validation is live.
 func TestSARIFValidatorRejects(t *testing.T) {
-	good := render(t, FormatSARIF, fixture(), Options{})
-	run := func(m map[string]any) map[string]any { return m["runs"].([]any)[0].(map[string]any) }
-	result := func(m map[string]any) map[string]any { return run(m)["results"].([]any)[0].(map[string]any) }
-	breakages := map[string]func(m map[string]any){
+	testRejects(t, FormatSARIF, sarifConstraints, map[string]func(m map[string]any){
 		"no version":       func(m map[string]any) { delete(m, "version") },
-		"no driver name":   func(m map[string]any) { delete(run(m)["tool"].(map[string]any)["driver"].(map[string]any), "name") },
-		"no message text":  func(m map[string]any) { result(m)["message"] = map[string]any{} },
-		"bad level":        func(m map[string]any) { result(m)["level"] = "fatal" },
-		"wrong rule index": func(m map[string]any) { result(m)["ruleIndex"] = 1 },
-		"unknown property": func(m map[string]any) { result(m)["severity"] = "HIGH" },
+		"no driver name":   func(m map[string]any) { delete(sarifDriverIn(m), "name") },
+		"no message text":  func(m map[string]any) { sarifResultIn(m)["message"] = map[string]any{} },
+		"bad level":        func(m map[string]any) { sarifResultIn(m)["level"] = "fatal" },
+		"wrong rule index": func(m map[string]any) { sarifResultIn(m)["ruleIndex"] = 1 },
+		"unknown property": func(m map[string]any) { sarifResultIn(m)["severity"] = "HIGH" },
 		"bad suppression kind": func(m map[string]any) {
-			result(m)["suppressions"] = []any{map[string]any{"kind": "vex"}}
+			sarifResultIn(m)["suppressions"] = []any{map[string]any{"kind": "vex"}}
 		},
 		"unknown suppression property": func(m map[string]any) {
-			result(m)["suppressions"] = []any{map[string]any{"kind": "external", "reason": "x"}}
+			sarifResultIn(m)["suppressions"] = []any{map[string]any{"kind": "external", "reason": "x"}}
 		},
 		"absolute uri": func(m map[string]any) {
-			result(m)["locations"].([]any)[0].(map[string]any)["physicalLocation"].(map[string]any)["artifactLocation"] = map[string]any{"uri": "/etc/passwd"}
+			sarifPhysicalIn(m)["artifactLocation"] = map[string]any{"uri": "/etc/passwd"}
 		},
-	}
-	for name, breakIt := range breakages {
-		t.Run(name, func(t *testing.T) {
-			var m map[string]any
-			if err := json.Unmarshal(good, &m); err != nil {
-				t.Fatal(err)
-			}
-			breakIt(m)
-			bad, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if errs := validateSARIF(bad); len(errs) == 0 {
-				t.Fatal("broken log passed validation")
-			}
-		})
-	}
+	})
 }
 
 func TestSARIFContents(t *testing.T) {
-	var log sarifLog
-	if err := json.Unmarshal(render(t, FormatSARIF, fixture(), Options{ToolVersion: "3.1.4"}), &log); err != nil {
-		t.Fatal(err)
-	}
+	log := decodeJSON[sarifLog](t, render(t, FormatSARIF, fixture(), Options{ToolVersion: "3.1.4"}))
 	driver := log.Runs[0].Tool.Driver
 	if driver.Version != "3.1.4" {
 		t.Errorf("driver version = %q", driver.Version)
@@ -516,16 +428,8 @@ func TestSARIFSuppressedOnly(t *testing.T) {
 	r := fixture()
 	r.Findings = nil
 	out := render(t, FormatSARIF, r, Options{})
-	if err := validateSARIFSchema(t, out); err != nil {
-		t.Fatalf("schema: %v\n%s", err, out)
-	}
-	if errs := validateSARIF(out); len(errs) > 0 {
-		t.Fatalf("SARIF output is not valid:\n  %s", strings.Join(errs, "\n  "))
-	}
-	var log sarifLog
-	if err := json.Unmarshal(out, &log); err != nil {
-		t.Fatal(err)
-	}
+	requireValid(t, FormatSARIF, out)
+	log := decodeJSON[sarifLog](t, out)
 	if n := len(log.Runs[0].Tool.Driver.Rules); n != 2 {
 		t.Errorf("%d rules, want 2", n)
 	}

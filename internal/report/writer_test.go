@@ -20,6 +20,16 @@ import (
 
 var update = flag.Bool("update", false, "update golden files")
 
+// decodeJSON decodes JSON data into a T and fails the test on error.
+func decodeJSON[T any](t *testing.T, data []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("decode %T: %v", v, err)
+	}
+	return v
+}
+
 // render writes r in format and fails the test on error.
 func render(t *testing.T, format string, r *Report, opts Options) []byte {
 	t.Helper()
@@ -277,11 +287,7 @@ func TestTableContents(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	out := render(t, FormatJSON, fixture(), Options{})
-	var got Report
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
+	got := decodeJSON[Report](t, render(t, FormatJSON, fixture(), Options{}))
 	want := fixture()
 	want.Packages = sortedPackages(want)
 	want.Findings = sortedFindings(want)
