@@ -104,3 +104,33 @@ func TestVulnerabilitiesGoAndPyPI(t *testing.T) {
 		}
 	}
 }
+
+// TestAlpineImageAgainstSecDB scans the shared alpine:3.10.4 archive
+// against the v3.10 secdb. Checked by hand against the secdb: every fix it
+// lists for the image's 14 packages' origins (musl 1.1.22-r3, openssl
+// 1.1.1d-r0, busybox 1.30.1-r2, ...) is at or below the installed versions,
+// so the exact set of findings is empty; internal/match tests the same
+// entries with older versions.
+func TestAlpineImageAgainstSecDB(t *testing.T) {
+	dbDir := t.TempDir()
+	if _, err := vulndb.Import(dbDir, shared(t, "data/secdb/alpine/v3.10")); err != nil {
+		t.Fatal(err)
+	}
+	db, err := vulndb.Open(dbDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rep, err := New(WithVulnDB(db, 0)).Scan(context.Background(), "docker-archive:"+shared(t, "images/alpine-3.10-docker-save.tar.gz"), image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.VulnDB.Packages != 14 || rep.VulnDB.Errors != 0 || rep.VulnDB.Unsupported != 0 {
+		t.Errorf("vulndb stats %+v", rep.VulnDB)
+	}
+	for _, f := range rep.Findings {
+		if f.Kind == finding.KindVulnerability {
+			t.Errorf("unexpected %s in %s %s", f.RuleID, f.Attributes[match.AttrPackage], f.Attributes[match.AttrInstalled])
+		}
+	}
+}
