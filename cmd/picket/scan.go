@@ -133,7 +133,7 @@ Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 }
 
 func completeAnalyzers(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return analyzer.Names(analyzer.All()), cobra.ShellCompDirectiveNoFileComp
+	return analyzer.AllNames(), cobra.ShellCompDirectiveNoFileComp
 }
 
 func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *scanImageFlags, ref string) error {
@@ -175,7 +175,7 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	if err != nil || maxLayer <= 0 {
 		return fmt.Errorf("--max-layer-size: invalid size %q", f.maxLayerSize)
 	}
-	as, err := analyzer.Select(f.analyzers, f.skipAnalyzers)
+	as, ias, err := analyzer.Select(f.analyzers, f.skipAnalyzers)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	defer cancel()
 
 	opts := []scan.Option{
-		scan.WithAnalyzers(as), scan.WithLogger(g.logger), scan.WithVersion(buildVersion()),
+		scan.WithAnalyzers(as), scan.WithImageAnalyzers(ias), scan.WithLogger(g.logger), scan.WithVersion(buildVersion()),
 		scan.WithMaxFileSize(maxFile), scan.WithLimits(maxLayer, 0), scan.WithWorkers(f.workers),
 	}
 	if !f.noCache {

@@ -103,39 +103,68 @@ func All() []Analyzer {
 	return out
 }
 
-// Select returns the registered analyzers named in enable (all when empty)
-// minus those in disable. Unknown names are an error.
-func Select(enable, disable []string) ([]Analyzer, error) {
-	all := All()
-	byName := make(map[string]Analyzer, len(all))
-	for _, a := range all {
-		byName[a.Name()] = a
+// Select returns the registered file and image analyzers named in enable
+// (all when empty) minus those in disable. Unknown names are an error.
+func Select(enable, disable []string) ([]Analyzer, []ImageAnalyzer, error) {
+	files, images := All(), AllImage()
+	known := map[string]bool{}
+	var names []string
+	for _, a := range files {
+		known[a.Name()] = true
+		names = append(names, a.Name())
 	}
+	for _, a := range images {
+		known[a.Name()] = true
+		names = append(names, a.Name())
+	}
+	sort.Strings(names)
 	for _, n := range append(append([]string{}, enable...), disable...) {
-		if _, ok := byName[n]; !ok {
-			return nil, fmt.Errorf("analyzer: unknown analyzer %q (known: %s)", n, strings.Join(Names(all), ", "))
+		if !known[n] {
+			return nil, nil, fmt.Errorf("analyzer: unknown analyzer %q (known: %s)", n, strings.Join(names, ", "))
 		}
 	}
-	off := map[string]bool{}
-	for _, n := range disable {
-		off[n] = true
-	}
-	var out []Analyzer
-	if len(enable) == 0 {
-		for _, a := range all {
-			if !off[a.Name()] {
-				out = append(out, a)
+	on := func(name string) bool {
+		for _, d := range disable {
+			if d == name {
+				return false
 			}
 		}
-		return out, nil
+		if len(enable) == 0 {
+			return true
+		}
+		for _, e := range enable {
+			if e == name {
+				return true
+			}
+		}
+		return false
 	}
-	for _, n := range enable {
-		if !off[n] {
-			out = append(out, byName[n])
+	var fs []Analyzer
+	for _, a := range files {
+		if on(a.Name()) {
+			fs = append(fs, a)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out, nil
+	var is []ImageAnalyzer
+	for _, a := range images {
+		if on(a.Name()) {
+			is = append(is, a)
+		}
+	}
+	return fs, is, nil
+}
+
+// AllNames lists every registered analyzer name, file and image.
+func AllNames() []string {
+	var out []string
+	for _, a := range All() {
+		out = append(out, a.Name())
+	}
+	for _, a := range AllImage() {
+		out = append(out, a.Name())
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Names lists analyzer names.

@@ -1,12 +1,14 @@
 package scan
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/analyzer/osrelease"
 	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/image"
@@ -22,8 +24,9 @@ type visibleFile struct {
 	results []FileResult
 }
 
-// assemble merges per-layer results into the image's report.
-func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) *report.Report {
+// assemble merges per-layer results into the image's report, and returns
+// what image analyzers need besides it.
+func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) (*report.Report, *analyzer.ImageInput) {
 	tables := make([]*layer.Table, len(results))
 	for i, r := range results {
 		tables[i] = r.Table
@@ -107,7 +110,30 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) *report
 	}
 	rep.Packages = dedupeHardlinked(rep.Packages)
 	inventory.Sort(rep.Packages)
-	return rep
+	in := &analyzer.ImageInput{
+		Name: meta.Name, Config: meta.Config, RepoTags: meta.RepoTags, FS: fsys,
+		Packages: rep.Packages, Distro: distro,
+		Owner: func(p string) (string, bool) {
+			if o, ok := owners[p]; ok {
+				return o, true
+			}
+			if rp, err := fsys.Resolve(p); err == nil {
+				o, ok := owners[rp]
+				return o, ok
+			}
+			return "", false
+		},
+	}
+	for _, r := range results {
+		in.LayerDiffIDs = append(in.LayerDiffIDs, r.Table.DiffID)
+	}
+	for _, p := range rep.Packages {
+		if p.IsOS() {
+			in.HasPackageDB = true
+			break
+		}
+	}
+	return rep, in
 }
 
 // dedupeHardlinked keeps one of the packages identified from binaries that
@@ -340,3 +366,29 @@ func layerFindings(meta *image.Metadata, i int, r *LayerResult) []*finding.Findi
 	}
 	return out
 }
+
+// analyzeImage runs the image analyzers on the merged image.
+func (s *Scanner) analyzeImage(ctx context.Context, rep *report.Report, in *analyzer.ImageInput) error {
+	for _, a := range s.opts.ImageAnalyzers {
+		fs, err := a.AnalyzeImage(ctx, in)
+		if err != nil {
+			return fmt.Errorf("scan: %s: %w", a.Name(), err)
+		}
+		for _, f := range fs {
+			f.Location.Image = rep.Target.Name
+			if f.Target == "" {
+				f.Target = rep.Target.Name
+			}
+			if f.Location.Path != "" && f.Location.LayerIndex == nil {
+				if _, l, ok := in.FS.Lookup(f.Location.Path); ok {
+					f.Location.LayerIndex = intPtr(l)
+					f.Location.LayerDiffID = in.LayerDiffIDs[l]
+				}
+			}
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	return nil
+}
+
+func intPtr(i int) *int { return &i }

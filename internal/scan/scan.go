@@ -40,14 +40,15 @@ const (
 // Options configure a Scanner.
 type Options struct {
 	Analyzers       []analyzer.Analyzer // default: every registered analyzer
-	Cache           *cache.Store        // nil disables caching
-	Workers         int                 // files analysed at once; default GOMAXPROCS
-	Parallel        int                 // layers read at once (random-access sources); default 2
-	MaxFileSize     int64               // larger files are skipped and counted
-	SpillSize       int64               // larger files are spooled to TempDir instead of memory
-	MemoryBudget    int64               // bytes of file content in flight
-	MaxLayerBytes   int64               // uncompressed bytes per layer (decompression bombs)
-	MaxLayerEntries int                 // entries per layer
+	ImageAnalyzers  []analyzer.ImageAnalyzer
+	Cache           *cache.Store // nil disables caching
+	Workers         int          // files analysed at once; default GOMAXPROCS
+	Parallel        int          // layers read at once (random-access sources); default 2
+	MaxFileSize     int64        // larger files are skipped and counted
+	SpillSize       int64        // larger files are spooled to TempDir instead of memory
+	MemoryBudget    int64        // bytes of file content in flight
+	MaxLayerBytes   int64        // uncompressed bytes per layer (decompression bombs)
+	MaxLayerEntries int          // entries per layer
 	TempDir         string
 	Logger          *slog.Logger
 	// Progress, when set, is told about layers and bytes as they are read.
@@ -73,6 +74,11 @@ func WithCache(c *cache.Store) Option { return func(o *Options) { o.Cache = c } 
 
 // WithAnalyzers restricts the analyzers.
 func WithAnalyzers(as []analyzer.Analyzer) Option { return func(o *Options) { o.Analyzers = as } }
+
+// WithImageAnalyzers restricts the image analyzers.
+func WithImageAnalyzers(as []analyzer.ImageAnalyzer) Option {
+	return func(o *Options) { o.ImageAnalyzers = as }
+}
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
@@ -110,6 +116,9 @@ func New(opts ...Option) *Scanner {
 	}
 	if o.Analyzers == nil {
 		o.Analyzers = analyzer.All()
+	}
+	if o.ImageAnalyzers == nil {
+		o.ImageAnalyzers = analyzer.AllImage()
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -248,7 +257,10 @@ func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*report.Repor
 			s.opts.Logger.Warn("config cache write failed", "image", meta.ID, "err", err)
 		}
 	}
-	rep := s.assemble(meta, results)
+	rep, imgIn := s.assemble(meta, results)
+	if err := s.analyzeImage(ctx, rep, imgIn); err != nil {
+		return nil, err
+	}
 	for i, l := range meta.Layers {
 		rep.Target.Layers[i].Cached = hit[l.Key]
 	}

@@ -11,7 +11,7 @@ import (
 
 func get(t testing.TB) analyzer.Analyzer {
 	t.Helper()
-	as, err := analyzer.Select([]string{dpkg.Name}, nil)
+	as, _, err := analyzer.Select([]string{dpkg.Name}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
