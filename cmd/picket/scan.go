@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/docker/go-units"
@@ -54,6 +55,10 @@ type scanImageFlags struct {
 	ignoreUnfixed bool
 	ignoreFile    string
 	vex           []string
+	disable       []string
+	setSeverity   []string
+	maxImageSize  string
+	maxImageFiles int
 }
 
 func newScanImageCmd(g *globalFlags) *cobra.Command {
@@ -124,6 +129,10 @@ Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "hide vulnerabilities that have no fixed version")
 	fl.StringVar(&f.ignoreFile, "ignorefile", ".picketignore", "ignore file: ids with reason and expiry (used when it exists)")
 	fl.StringSliceVar(&f.vex, "vex", nil, "OpenVEX documents; not_affected and fixed statements suppress findings")
+	fl.StringSliceVar(&f.disable, "disable-checks", nil, "switch off these rule ids (e.g. PKT-IMG-NO-HEALTHCHECK)")
+	fl.StringSliceVar(&f.setSeverity, "check-severity", nil, "override rule severities: ID=LEVEL,...")
+	fl.StringVar(&f.maxImageSize, "max-image-size", "2GiB", "flag images whose files add up to more than this")
+	fl.IntVar(&f.maxImageFiles, "max-image-files", 500000, "flag images with more files than this (inode exhaustion)")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Formats(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -167,6 +176,22 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 		}
 	}
 	gopts.Suppress = sup
+	gopts.Disabled = f.disable
+	for _, kv := range f.setSeverity {
+		id, lvl, ok := strings.Cut(kv, "=")
+		sev, err := finding.ParseSeverity(lvl)
+		if !ok || id == "" || err != nil {
+			return fmt.Errorf("--check-severity: want ID=LEVEL, got %q", kv)
+		}
+		if gopts.SeverityOf == nil {
+			gopts.SeverityOf = map[string]finding.Severity{}
+		}
+		gopts.SeverityOf[id] = sev
+	}
+	maxImage, err := units.RAMInBytes(f.maxImageSize)
+	if err != nil || maxImage <= 0 {
+		return fmt.Errorf("--max-image-size: invalid size %q", f.maxImageSize)
+	}
 	maxFile, err := units.RAMInBytes(f.maxFileSize)
 	if err != nil || maxFile <= 0 {
 		return fmt.Errorf("--max-file-size: invalid size %q", f.maxFileSize)
@@ -185,6 +210,7 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	opts := []scan.Option{
 		scan.WithAnalyzers(as), scan.WithImageAnalyzers(ias), scan.WithLogger(g.logger), scan.WithVersion(buildVersion()),
 		scan.WithMaxFileSize(maxFile), scan.WithLimits(maxLayer, 0), scan.WithWorkers(f.workers),
+		scan.WithImageLimits(analyzer.Limits{MaxImageBytes: maxImage, MaxFiles: f.maxImageFiles}),
 	}
 	if !f.noCache {
 		store, err := cache.Open(f.cacheDir, 5*time.Second)

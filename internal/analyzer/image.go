@@ -30,6 +30,15 @@ type ImageInput struct {
 	// HasPackageDB reports whether an OS package database was found, so
 	// that "not owned by any package" means something.
 	HasPackageDB bool
+	// Limits are the user's thresholds for image-level checks; zero values
+	// mean each analyzer's defaults.
+	Limits Limits
+}
+
+// Limits are thresholds for image-level checks.
+type Limits struct {
+	MaxImageBytes int64 // total size of the final filesystem
+	MaxFiles      int   // entries in the final filesystem (inode exhaustion)
 }
 
 // ImageAnalyzer looks at a whole image once its layers are merged. Image

@@ -15,6 +15,10 @@ import (
 
 // Options is the policy.
 type Options struct {
+	// Disabled rule ids are dropped (checks the user switched off).
+	Disabled []string
+	// SeverityOf overrides the severity of rule ids.
+	SeverityOf map[string]finding.Severity
 	// Severities, when set, keeps only findings of these severities.
 	Severities []finding.Severity
 	// IgnoreUnfixed drops vulnerabilities with no fixed version.
@@ -32,6 +36,12 @@ type Options struct {
 func Apply(rep *report.Report, o Options) int {
 	keep := rep.Findings[:0]
 	for _, f := range rep.Findings {
+		if hasString(o.Disabled, f.RuleID) {
+			continue
+		}
+		if s, ok := o.SeverityOf[f.RuleID]; ok {
+			f.Severity = s
+		}
 		if len(o.Severities) > 0 && !hasSeverity(o.Severities, f.Severity) {
 			continue
 		}
@@ -74,6 +84,15 @@ func IDs(f *finding.Finding) []string {
 }
 
 func hasSeverity(list []finding.Severity, s finding.Severity) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true

@@ -112,7 +112,7 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) (*repor
 	inventory.Sort(rep.Packages)
 	in := &analyzer.ImageInput{
 		Name: meta.Name, Config: meta.Config, RepoTags: meta.RepoTags, FS: fsys,
-		Packages: rep.Packages, Distro: distro,
+		Packages: rep.Packages, Distro: distro, Limits: s.opts.ImageLimits,
 		Owner: func(p string) (string, bool) {
 			if o, ok := owners[p]; ok {
 				return o, true
@@ -123,6 +123,9 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) (*repor
 			}
 			return "", false
 		},
+	}
+	if meta.Source == image.RootFS {
+		in.Config = nil // a root filesystem has no image configuration to lint
 	}
 	for _, r := range results {
 		in.LayerDiffIDs = append(in.LayerDiffIDs, r.Table.DiffID)

@@ -41,14 +41,15 @@ const (
 type Options struct {
 	Analyzers       []analyzer.Analyzer // default: every registered analyzer
 	ImageAnalyzers  []analyzer.ImageAnalyzer
-	Cache           *cache.Store // nil disables caching
-	Workers         int          // files analysed at once; default GOMAXPROCS
-	Parallel        int          // layers read at once (random-access sources); default 2
-	MaxFileSize     int64        // larger files are skipped and counted
-	SpillSize       int64        // larger files are spooled to TempDir instead of memory
-	MemoryBudget    int64        // bytes of file content in flight
-	MaxLayerBytes   int64        // uncompressed bytes per layer (decompression bombs)
-	MaxLayerEntries int          // entries per layer
+	ImageLimits     analyzer.Limits // thresholds for image-level checks
+	Cache           *cache.Store    // nil disables caching
+	Workers         int             // files analysed at once; default GOMAXPROCS
+	Parallel        int             // layers read at once (random-access sources); default 2
+	MaxFileSize     int64           // larger files are skipped and counted
+	SpillSize       int64           // larger files are spooled to TempDir instead of memory
+	MemoryBudget    int64           // bytes of file content in flight
+	MaxLayerBytes   int64           // uncompressed bytes per layer (decompression bombs)
+	MaxLayerEntries int             // entries per layer
 	TempDir         string
 	Logger          *slog.Logger
 	// Progress, when set, is told about layers and bytes as they are read.
@@ -79,6 +80,9 @@ func WithAnalyzers(as []analyzer.Analyzer) Option { return func(o *Options) { o.
 func WithImageAnalyzers(as []analyzer.ImageAnalyzer) Option {
 	return func(o *Options) { o.ImageAnalyzers = as }
 }
+
+// WithImageLimits sets the thresholds of image-level checks.
+func WithImageLimits(l analyzer.Limits) Option { return func(o *Options) { o.ImageLimits = l } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }

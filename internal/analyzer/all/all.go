@@ -2,13 +2,16 @@
 package all
 
 import (
+	_ "github.com/picket-cdr/picket/internal/analyzer/accounts"  // passwd, shadow, group
 	_ "github.com/picket-cdr/picket/internal/analyzer/apk"       // apk packages
 	_ "github.com/picket-cdr/picket/internal/analyzer/apkfiles"  // apk file ownership
 	_ "github.com/picket-cdr/picket/internal/analyzer/busybox"   // static busybox binaries
 	_ "github.com/picket-cdr/picket/internal/analyzer/dotnet"    // .NET deps.json
 	_ "github.com/picket-cdr/picket/internal/analyzer/dpkg"      // Debian packages
 	_ "github.com/picket-cdr/picket/internal/analyzer/dpkgfiles" // dpkg file ownership
+	_ "github.com/picket-cdr/picket/internal/analyzer/fscheck"   // setuid, world-writable, stray files, size
 	_ "github.com/picket-cdr/picket/internal/analyzer/gobinary"  // Go binaries
+	_ "github.com/picket-cdr/picket/internal/analyzer/history"   // config and history lint
 	_ "github.com/picket-cdr/picket/internal/analyzer/java"      // Java archives
 	_ "github.com/picket-cdr/picket/internal/analyzer/npm"       // npm packages
 	_ "github.com/picket-cdr/picket/internal/analyzer/osrelease" // distro identification
