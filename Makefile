@@ -11,16 +11,22 @@ GO        ?= go
 BIN       := bin/picket
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
-DEB_PKGS  := debootstrap busybox-static docker-registry time jq
+DEB_PKGS  := debootstrap busybox-static docker-registry time jq gcc libc6-dev libyara-dev libfuzzy-dev
 SHARED    ?= ../shared
 DEMO_IMAGE ?= docker-archive:$(SHARED)/images/alpine-3.10-docker-save.tar.gz
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build demo test test-short deps bench lint fuzz clean
+.PHONY: all build build-nocgo demo test test-short deps bench lint fuzz clean
 
 all: build
 
-build:
+# The full build links libyara and libfuzzy (YARA and ssdeep analysis);
+# build-nocgo is for hosts without cgo: YARA and ssdeep then report that
+# they are unavailable.
+build: deps
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/picket
+
+build-nocgo:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/picket
 
 deps:

@@ -59,6 +59,25 @@ type scanImageFlags struct {
 	setSeverity   []string
 	maxImageSize  string
 	maxImageFiles int
+	scanners      []string
+}
+
+// scannerAnalyzers maps the --scanners categories to the analyzers they
+// enable beyond the package inventory, which always runs.
+var scannerAnalyzers = map[string][]string{
+	"secret":    {"secret"},
+	"malware":   {"yara", "hashes", "elf", "webshell"},
+	"misconfig": {"history", "fscheck", "accounts"},
+	"vuln":      nil,
+}
+
+// defaultScanners: SBOM formats carry packages and vulnerabilities only, so
+// they skip the content analyzers; every other format runs them all.
+func defaultScanners(format string) []string {
+	if format == report.FormatCycloneDX || format == report.FormatSPDX {
+		return []string{"vuln"}
+	}
+	return []string{"vuln", "secret", "malware", "misconfig"}
 }
 
 func newScanImageCmd(g *globalFlags) *cobra.Command {
@@ -133,6 +152,7 @@ Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 	fl.StringSliceVar(&f.setSeverity, "check-severity", nil, "override rule severities: ID=LEVEL,...")
 	fl.StringVar(&f.maxImageSize, "max-image-size", "2GiB", "flag images whose files add up to more than this")
 	fl.IntVar(&f.maxImageFiles, "max-image-files", 500000, "flag images with more files than this (inode exhaustion)")
+	fl.StringSliceVar(&f.scanners, "scanners", nil, "what to look for besides packages: vuln, secret, malware, misconfig (default: all; only vuln for cyclonedx/spdx)")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Formats(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -200,7 +220,35 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	if err != nil || maxLayer <= 0 {
 		return fmt.Errorf("--max-layer-size: invalid size %q", f.maxLayerSize)
 	}
-	as, ias, err := analyzer.Select(f.analyzers, f.skipAnalyzers)
+	scanners := f.scanners
+	if len(scanners) == 0 {
+		scanners = defaultScanners(f.format)
+	}
+	skip := append([]string{}, f.skipAnalyzers...)
+	on := map[string]bool{}
+	for _, sc := range scanners {
+		if _, ok := scannerAnalyzers[sc]; !ok {
+			return fmt.Errorf("--scanners: unknown scanner %q (want vuln, secret, malware, misconfig)", sc)
+		}
+		on[sc] = true
+	}
+	known := map[string]bool{}
+	for _, n := range analyzer.AllNames() {
+		known[n] = true
+	}
+	for sc, names := range scannerAnalyzers {
+		if !on[sc] {
+			for _, n := range names {
+				if known[n] { // yara is absent from builds without cgo
+					skip = append(skip, n)
+				}
+			}
+		}
+	}
+	if !on["vuln"] {
+		f.skipVuln = true
+	}
+	as, ias, err := analyzer.Select(f.analyzers, skip)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/picket-cdr/picket/internal/analyzer"
+	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/layer"
 )
 
@@ -247,6 +248,9 @@ func (la *layerAnalysis) copyHardlinks() {
 			}
 			cp[i].Result.Findings = nil
 			for _, f := range fr.Result.Findings {
+				if f.Severity == finding.Info {
+					continue // one informational note per inode is enough
+				}
 				g := *f
 				if g.Location.Path == l.Link {
 					g.Location.Path = l.Path

@@ -1,0 +1,221 @@
+package elf_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/picket-cdr/picket/internal/analyzer"
+	"github.com/picket-cdr/picket/internal/analyzer/elf"
+	"github.com/picket-cdr/picket/internal/finding"
+	"github.com/picket-cdr/picket/internal/image"
+	"github.com/picket-cdr/picket/internal/report"
+	"github.com/picket-cdr/picket/internal/scan"
+	"github.com/picket-cdr/picket/internal/testimage"
+)
+
+// plant is a file added to a test image.
+type plant struct {
+	path string
+	body []byte
+	mode os.FileMode
+}
+
+// buildImage builds an image on the local Docker Engine: FROM base, one
+// COPY layer per element of layers, then one RUN layer per command. The
+// image is removed when the test ends.
+func buildImage(t *testing.T, base string, layers [][]plant, runs ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var df strings.Builder
+	fmt.Fprintf(&df, "FROM %s\n", base)
+	for i, l := range layers {
+		root := filepath.Join(dir, fmt.Sprintf("layer%d", i))
+		for _, p := range l {
+			f := filepath.Join(root, filepath.FromSlash(p.path))
+			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f, p.body, p.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(f, p.mode); err != nil { // beyond the umask
+				t.Fatal(err)
+			}
+		}
+		fmt.Fprintf(&df, "COPY layer%d/ /\n", i)
+	}
+	for _, r := range runs {
+		fmt.Fprintf(&df, "RUN %s\n", r)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	ref := "picket-test/elf-planted:" + hex.EncodeToString(rnd[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", ref, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s\nDockerfile:\n%s", err, out, df.String())
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
+	return ref
+}
+
+func elfAnalyzers(t testing.TB) []analyzer.Analyzer {
+	for _, a := range analyzer.All() {
+		if a.Name() == elf.Name {
+			return []analyzer.Analyzer{a}
+		}
+	}
+	t.Fatalf("analyzer %s is not registered", elf.Name)
+	return nil
+}
+
+func scanRef(t *testing.T, ref string) *report.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := scan.New(scan.WithAnalyzers(elfAnalyzers(t))).Scan(ctx, ref, image.Options{})
+	if err != nil {
+		t.Fatalf("scan %s: %v", ref, err)
+	}
+	return rep
+}
+
+// TestPlantedImage builds a real image with planted binaries in several
+// layers and checks that each is found at its path and layer, that a
+// binary deleted by a later layer is not reported, and that a malformed
+// ELF is a counted skip.
+func TestPlantedImage(t *testing.T) {
+	base := testimage.RequireBusybox(t)
+	prog := elf.Program(t)
+	packed := elf.UPXLayout(prog, false)
+	packer := "UPX layout (no upx on this machine)"
+	if upx, _ := elf.UPXTool(t); upx != "" {
+		packed, packer = elf.UPXPack(t, upx, prog), "upx"
+	}
+	t.Logf("packed ELF made with %s", packer)
+	malformed := elf.HostileELF(t)
+	layers := [][]plant{
+		{ // layer 1
+			{"/tmp/.ICE-unix/kworker", packed, 0o755},
+			{"/usr/local/bin/gone", packed, 0o755},
+		},
+		{ // layer 2
+			{"/usr/local/bin/app", elf.UPXLayout(prog, true), 0o755},
+			{"/usr/bin/broken", malformed, 0o755},
+		},
+	}
+	type want struct {
+		rule, path string
+		layer      int
+		sev        finding.Severity
+	}
+	wants := []want{
+		{"PKT-ELF-PACKED", "/tmp/.ICE-unix/kworker", 1, finding.High},
+		{"PKT-ELF-ODD-LOCATION", "/tmp/.ICE-unix/kworker", 1, finding.High},
+		{"PKT-ELF-PACKED", "/usr/local/bin/app", 2, finding.High},
+	}
+	// Compiled samples when this machine has a C compiler.
+	if _, err := exec.LookPath("cc"); err == nil {
+		layers = append(layers, []plant{ // layer 3
+			{"/usr/local/lib/libprocesshider.so", elf.CC(t, "hider", elf.HiderC, "-shared", "-fPIC"), 0o644},
+			{"/var/tmp/xmr", elf.CC(t, "miner", elf.MinerC), 0o755},
+		})
+		wants = append(wants,
+			want{"PKT-ELF-ROOTKIT", "/usr/local/lib/libprocesshider.so", 3, finding.High},
+			want{"PKT-ELF-MINER", "/var/tmp/xmr", 3, finding.Critical},
+			want{"PKT-ELF-ODD-LOCATION", "/var/tmp/xmr", 3, finding.High})
+	} else {
+		t.Log("no C compiler: the miner and rootkit samples are left out")
+	}
+	ref := buildImage(t, base.Ref, layers, "rm /usr/local/bin/gone")
+	rep := scanRef(t, "docker-daemon:"+ref)
+
+	got := map[string]*finding.Finding{}
+	for _, f := range rep.Findings {
+		if f.Location.LayerIndex != nil {
+			t.Logf("%s %s %s layer %d: %s", f.Severity, f.RuleID, f.Location.Path, *f.Location.LayerIndex, f.Title)
+		}
+		got[f.RuleID+" "+f.Location.Path] = f
+	}
+	for _, w := range wants {
+		f := got[w.rule+" "+w.path]
+		switch {
+		case f == nil:
+			t.Errorf("%s at %s not found", w.rule, w.path)
+		case f.Location.LayerIndex == nil || *f.Location.LayerIndex != w.layer:
+			t.Errorf("%s at %s: layer %v, want %d", w.rule, w.path, f.Location.LayerIndex, w.layer)
+		case f.Severity < w.sev:
+			t.Errorf("%s at %s: severity %s, want %s", w.rule, w.path, f.Severity, w.sev)
+		case f.Location.LayerDiffID != rep.Target.Layers[w.layer].DiffID:
+			t.Errorf("%s at %s: diff id %s", w.rule, w.path, f.Location.LayerDiffID)
+		}
+	}
+	for k := range got {
+		if strings.HasSuffix(k, " /usr/local/bin/gone") {
+			t.Errorf("deleted binary reported: %s", k)
+		}
+	}
+	// The malformed binary is skipped and counted, in its layer.
+	if rep.Stats.AnalyzerErrors != 1 {
+		t.Errorf("analyzer errors %d, want 1", rep.Stats.AnalyzerErrors)
+	}
+	skip := got["PKT-SCAN-ANALYZER-ERROR "]
+	if skip == nil || !strings.Contains(skip.Evidence, "/usr/bin/broken") || *skip.Location.LayerIndex != 2 {
+		t.Errorf("skip finding %+v", skip)
+	}
+}
+
+// TestCleanImages scans real distribution images: nothing HIGH or above.
+func TestCleanImages(t *testing.T) {
+	refs := map[string]string{}
+	if testing.Short() {
+		t.Skip("scans real images")
+	}
+	shared := filepath.Join("..", "..", "..", "..", "shared", "images")
+	for name, rel := range map[string]string{
+		"alpine 3.10 (docker save)": "docker-archive:" + filepath.Join(shared, "alpine-3.10-docker-save.tar.gz"),
+		"alpine 3.20 (minirootfs)":  "rootfs:" + filepath.Join(shared, "alpine-minirootfs-3.20.3-x86_64.tar.gz"),
+		"busybox 1.38 (OCI layout)": "oci:" + filepath.Join(shared, "busybox-1.38-musl-oci"),
+	} {
+		_, p, _ := strings.Cut(rel, ":")
+		if _, err := os.Stat(p); err == nil {
+			refs[name] = rel
+		} else {
+			t.Logf("%s not available: %v", name, err)
+		}
+	}
+	t.Run("busybox", func(t *testing.T) {
+		checkClean(t, scanRef(t, "docker-daemon:"+testimage.RequireBusybox(t).Ref))
+	})
+	t.Run("debian bookworm", func(t *testing.T) {
+		checkClean(t, scanRef(t, "docker-daemon:"+testimage.RequireBookworm(t).Ref))
+	})
+	for name, ref := range refs {
+		t.Run(name, func(t *testing.T) { checkClean(t, scanRef(t, ref)) })
+	}
+}
+
+func checkClean(t *testing.T, rep *report.Report) {
+	t.Helper()
+	n := map[string]int{}
+	for _, f := range rep.Findings {
+		n[f.Severity.String()]++
+		if f.Severity >= finding.High {
+			t.Errorf("false positive: %s %s %s: %s (%s)", f.Severity, f.RuleID, f.Location.Path, f.Title, f.Attributes["indicators"])
+		}
+	}
+	t.Logf("%s: %d files analysed, findings by severity %v", rep.Target.Name, rep.Stats.FilesAnalyzed, n)
+}

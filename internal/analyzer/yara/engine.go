@@ -1,0 +1,392 @@
+package yara
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/picket-cdr/picket/internal/analyzer/yara/libyara"
+	"github.com/picket-cdr/picket/internal/finding"
+	"github.com/picket-cdr/picket/internal/layer"
+)
+
+// engine is one compiled configuration with its idle scanners.
+type engine struct {
+	rules    *libyara.Rules
+	idle     chan *libyara.Scanner
+	sem      chan struct{}
+	warnings []string
+	rulesets map[string]string // namespace -> rule set label
+}
+
+func (st *state) engine() (*engine, error) {
+	if st.loadErr != nil {
+		return nil, st.loadErr
+	}
+	st.once.Do(func() { st.eng, st.compErr = compile(st) })
+	return st.eng, st.compErr
+}
+
+func plain(srcs []source) []libyara.Source {
+	out := make([]libyara.Source, len(srcs))
+	for i, s := range srcs {
+		out[i] = s.Source
+	}
+	return out
+}
+
+func compileExternals() map[string]string {
+	ext := map[string]string{}
+	for _, k := range Externals {
+		ext[k] = ""
+	}
+	return ext
+}
+
+func compile(st *state) (*engine, error) {
+	ext := compileExternals()
+	srcs := st.sources
+	var warnings []string
+	rules, msgs, err := libyara.Compile(plain(srcs), ext)
+	var ce *libyara.CompileError
+	if err != nil && !errors.As(err, &ce) {
+		return nil, err
+	}
+	if err != nil {
+		// libyara stops at the first broken file: compile each group
+		// alone to name all of them.
+		var order []string
+		groups := map[string][]source{}
+		for _, s := range srcs {
+			if _, ok := groups[s.group]; !ok {
+				order = append(order, s.group)
+			}
+			groups[s.group] = append(groups[s.group], s)
+		}
+		broken := map[string]error{}
+		var errs []error
+		for _, g := range order {
+			r, _, gerr := libyara.Compile(plain(groups[g]), ext)
+			if gerr != nil {
+				broken[g] = gerr
+				errs = append(errs, gerr)
+				continue
+			}
+			r.Close()
+		}
+		if len(broken) == 0 {
+			return nil, err // each compiles alone, not together
+		}
+		if !st.opts.SkipInvalid || broken[DefaultNamespace] != nil {
+			return nil, errors.Join(errs...)
+		}
+		var keep []source
+		for _, s := range srcs {
+			if broken[s.group] == nil {
+				keep = append(keep, s)
+			}
+		}
+		for _, g := range order {
+			if broken[g] != nil {
+				warnings = append(warnings, fmt.Sprintf("skipped %s: %v", g, broken[g]))
+			}
+		}
+		if len(keep) == 0 {
+			return nil, fmt.Errorf("yara: no rule file compiles: %w", errors.Join(errs...))
+		}
+		rules, msgs, err = libyara.Compile(plain(keep), ext)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range msgs {
+		warnings = append(warnings, m.String())
+	}
+	e := &engine{
+		rules:    rules,
+		idle:     make(chan *libyara.Scanner, maxConcurrentScans),
+		sem:      make(chan struct{}, maxConcurrentScans),
+		warnings: warnings,
+		rulesets: map[string]string{},
+	}
+	for _, s := range srcs {
+		e.rulesets[s.Namespace] = s.ruleset
+	}
+	return e, nil
+}
+
+func (e *engine) scanner() (*libyara.Scanner, error) {
+	select {
+	case s := <-e.idle:
+		return s, nil
+	default:
+		return e.rules.NewScanner()
+	}
+}
+
+func (e *engine) release(s *libyara.Scanner) {
+	select {
+	case e.idle <- s:
+	default:
+		s.Close()
+	}
+}
+
+// externals computes the external variables for one file.
+func externals(p string, info fs.FileInfo, head []byte) map[string]string {
+	base := path.Base(p)
+	owner := "root"
+	if info != nil {
+		if e, ok := info.Sys().(*layer.Entry); ok && e.UID != 0 {
+			owner = strconv.FormatUint(uint64(e.UID), 10)
+		}
+	}
+	return map[string]string{
+		"filename":  base,
+		"filepath":  path.Dir(p),
+		"extension": strings.ToLower(path.Ext(base)),
+		"filetype":  FileType(base, head),
+		"owner":     owner,
+	}
+}
+
+var magics = []struct {
+	prefix, typ string
+}{
+	{"\x7fELF", "ELF"},
+	{"MZ", "EXE"},
+	{"\xfe\xed\xfa\xce", "MACHO"}, {"\xfe\xed\xfa\xcf", "MACHO"},
+	{"\xce\xfa\xed\xfe", "MACHO"}, {"\xcf\xfa\xed\xfe", "MACHO"},
+	{"PK\x03\x04", "ZIP"}, {"PK\x05\x06", "ZIP"},
+	{"\x1f\x8b", "GZIP"},
+	{"BZh", "BZIP2"},
+	{"\xfd7zXZ\x00", "XZ"},
+	{"\x28\xb5\x2f\xfd", "ZSTD"},
+	{"7z\xbc\xaf\x27\x1c", "7ZIP"},
+	{"Rar!\x1a\x07", "RAR"},
+	{"%PDF", "PDF"},
+	{"\x89PNG", "PNG"},
+	{"GIF8", "GIF"},
+	{"\xff\xd8\xff", "JPEG"},
+}
+
+// FileType guesses a file's type from its name and first bytes, as the
+// "filetype" external variable: ELF, EXE (PE), MACHO, CLASS (Java), ZIP,
+// GZIP, BZIP2, XZ, ZSTD, 7ZIP, RAR, PDF, PNG, GIF, JPEG; for scripts the
+// interpreter of the #! line (SHELL, PYTHON, PERL, PHP, RUBY, JAVASCRIPT,
+// else SCRIPT); PHP, JSP or ASP for server pages; XML, HTML; TEXT for other
+// text and DATA for anything else.
+func FileType(name string, head []byte) string {
+	if bytes.HasPrefix(head, []byte("\xca\xfe\xba\xbe")) {
+		// Java classes and fat Mach-O binaries share the magic; a class
+		// file's major version (>= 45) is where a fat binary counts its
+		// (few) architectures.
+		if len(head) >= 8 && int(head[6])<<8|int(head[7]) >= 45 {
+			return "CLASS"
+		}
+		return "MACHO"
+	}
+	for _, m := range magics {
+		if bytes.HasPrefix(head, []byte(m.prefix)) {
+			return m.typ
+		}
+	}
+	if bytes.HasPrefix(head, []byte("#!")) {
+		line := head
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		l := string(bytes.ToLower(line))
+		switch {
+		case strings.Contains(l, "python"):
+			return "PYTHON"
+		case strings.Contains(l, "perl"):
+			return "PERL"
+		case strings.Contains(l, "php"):
+			return "PHP"
+		case strings.Contains(l, "ruby"):
+			return "RUBY"
+		case strings.Contains(l, "node"):
+			return "JAVASCRIPT"
+		case strings.Contains(l, "sh"):
+			return "SHELL"
+		}
+		return "SCRIPT"
+	}
+	lower := bytes.ToLower(head)
+	ext := strings.ToLower(path.Ext(name))
+	switch {
+	case bytes.Contains(lower, []byte("<?php")) || bytes.HasPrefix(head, []byte("<?=")):
+		return "PHP"
+	case bytes.Contains(head, []byte("<%")):
+		if strings.HasPrefix(ext, ".jsp") {
+			return "JSP"
+		}
+		return "ASP"
+	case bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n\ufeff"), []byte("<?xml")):
+		return "XML"
+	case bytes.Contains(lower, []byte("<html")) || bytes.Contains(lower, []byte("<!doctype html")):
+		return "HTML"
+	}
+	if isText(head) {
+		return "TEXT"
+	}
+	return "DATA"
+}
+
+// isText reports whether b looks like text: no NUL bytes and mostly
+// printable UTF-8.
+func isText(b []byte) bool {
+	if len(b) == 0 || bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	bad := 0
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 && len(b) >= utf8.UTFMax {
+			bad++
+		} else if r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f' && r != 0x1b {
+			bad++
+		}
+		b = b[n:]
+	}
+	return bad == 0
+}
+
+// severityOf reads a rule's severity: its "severity" metadata, else its
+// signature-base "score", else high.
+func severityOf(r *libyara.RuleInfo) finding.Severity {
+	if s := r.MetaString("severity"); s != "" {
+		if v, err := finding.ParseSeverity(s); err == nil && v != finding.Unknown {
+			return v
+		}
+	}
+	if s := r.MetaString("score"); s != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+			switch {
+			case n >= 90:
+				return finding.Critical
+			case n >= 70:
+				return finding.High
+			case n >= 50:
+				return finding.Medium
+			case n >= 30:
+				return finding.Low
+			default:
+				return finding.Info
+			}
+		}
+	}
+	return finding.High
+}
+
+// RuleID is the finding rule id for a YARA rule.
+func RuleID(namespace, identifier string) string {
+	if namespace == DefaultNamespace {
+		identifier = strings.TrimPrefix(identifier, "PKT_")
+	}
+	return "PKT-YARA-" + identifier
+}
+
+const maxEvidence = 512
+
+func findings(p, filetype string, res *libyara.Result, eng *engine) []*finding.Finding {
+	best := map[string]*finding.Finding{}
+	for _, m := range res.Matches {
+		f := toFinding(p, filetype, m, eng)
+		if old, ok := best[f.RuleID]; ok && old.Severity >= f.Severity {
+			continue
+		}
+		best[f.RuleID] = f
+	}
+	out := make([]*finding.Finding, 0, len(best)+1)
+	for _, f := range best {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RuleID < out[j].RuleID })
+	if res.Truncated > 0 {
+		out = append(out, &finding.Finding{
+			Kind: finding.KindMalware, Severity: finding.Low, RuleID: "PKT-YARA-TOO-MANY-MATCHES",
+			Title:       fmt.Sprintf("%d more YARA rules matched than are reported", res.Truncated),
+			Description: fmt.Sprintf("Only the first %d matching rules are reported per file.", libyara.MaxRuleMatches),
+			Location:    finding.Location{Path: p},
+			Tags:        []string{"yara"},
+		})
+	}
+	return out
+}
+
+func toFinding(p, filetype string, m libyara.Match, eng *engine) *finding.Finding {
+	r := m.Rule
+	ruleset := eng.rulesets[r.Namespace]
+	if ruleset == "" {
+		ruleset = r.Namespace
+	}
+	title := r.MetaString("description")
+	if title == "" {
+		title = "YARA rule " + r.Identifier + " matched"
+	}
+	attrs := map[string]string{"rule": r.Identifier, "ruleset": ruleset, "filetype": filetype}
+	for _, k := range []string{"author", "family", "score", "license", "date"} {
+		if v := r.MetaString(k); v != "" {
+			attrs[k] = v
+		}
+	}
+	var refs []string
+	for _, mt := range r.Meta {
+		if mt.Key != "reference" && mt.Key != "ref" && mt.Key != "url" {
+			continue
+		}
+		for ref := range strings.FieldsSeq(fmt.Sprint(mt.Value)) {
+			ref = strings.TrimRight(ref, ",;")
+			if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
+				refs = append(refs, ref)
+			}
+		}
+	}
+	tags := []string{"yara"}
+	for _, t := range r.Tags {
+		tags = append(tags, strings.ToLower(t))
+	}
+	for t := range strings.FieldsFuncSeq(r.MetaString("mitre"), func(c rune) bool { return c == ',' || c == ' ' || c == ';' }) {
+		tags = append(tags, strings.ToUpper(t))
+	}
+	by := ""
+	if a := attrs["author"]; a != "" {
+		by = " by " + a
+	}
+	return &finding.Finding{
+		Kind:        finding.KindMalware,
+		Severity:    severityOf(r),
+		RuleID:      RuleID(r.Namespace, r.Identifier),
+		Title:       title,
+		Description: fmt.Sprintf("The file matches YARA rule %s (rule set %s%s).", r.Identifier, ruleset, by),
+		Location:    finding.Location{Path: p},
+		Evidence:    evidence(m.Strings),
+		Remediation: "Remove the file, rebuild the image from trusted sources and find out how it got there. " +
+			"If it is expected (a test file, a security tool's data), ignore this rule for this path.",
+		References: refs,
+		Tags:       tags,
+		Attributes: attrs,
+	}
+}
+
+// evidence renders the first match of each matched string, escaped and
+// bounded.
+func evidence(ss []libyara.StringMatch) string {
+	var parts []string
+	for _, s := range ss {
+		parts = append(parts, fmt.Sprintf("%s at 0x%x: %s", s.ID, s.Offset, strconv.QuoteToASCII(string(s.Data))))
+	}
+	e := strings.Join(parts, "; ")
+	if len(e) > maxEvidence {
+		e = e[:maxEvidence] + "..."
+	}
+	return e
+}
