@@ -60,6 +60,7 @@ bench: deps build
 	bench/sbom-vs-syft.sh
 	bench/million-files.sh
 	bench/vulns-vs-osv-scanner.sh
+	bench/secrets-vs-gitleaks.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -493,7 +493,9 @@ const maxEvidenceContext = 80
 // characters and "****", or just "****" for secrets shorter than 16 bytes.
 // Control characters are escaped so the evidence stays on one line.
 func evidence(match []byte, ss, se int) string {
-	pre, post := match[:ss], match[se:]
+	// Boundary characters a regex consumed around the match (the line
+	// break after a token) are not evidence.
+	pre, post := bytes.TrimLeft(match[:ss], " \t\r\n"), bytes.TrimRight(match[se:], " \t\r\n")
 	if len(pre) > maxEvidenceContext {
 		pre = pre[len(pre)-maxEvidenceContext:]
 	}

@@ -40,7 +40,7 @@ const Name = "secret"
 
 // BuiltinVersion changes whenever the built-in rules or the scanning logic
 // change what is reported.
-const BuiltinVersion = 1
+const BuiltinVersion = 2
 
 // Defaults.
 const (

@@ -25,8 +25,9 @@ import (
 func main() {
 	save := flag.String("save", "", "also `docker save` each image into this directory")
 	quiet := flag.Bool("q", false, "do not log progress to stderr")
+	rootfs := flag.Bool("rootfs", false, "print each image's root filesystem directory instead (bookworm only has one)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: mkimages [-save DIR] [-q] [bookworm] [busybox]\n(no names: both)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: mkimages [-save DIR] [-q] [-rootfs] [bookworm] [busybox]\n(no names: both)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -69,6 +70,10 @@ func main() {
 			if archive, err = img.SaveArchive(ctx, *save); err != nil {
 				log.Fatalf("%s: %v", n, err)
 			}
+		}
+		if *rootfs {
+			fmt.Println(img.RootFS)
+			continue
 		}
 		fmt.Printf("%s\t%s\t%s\n", img.Ref, img.ID, archive)
 	}
