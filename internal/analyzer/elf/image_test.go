@@ -1,97 +1,19 @@
 package elf_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/picket-cdr/picket/internal/analyzer"
+	"github.com/picket-cdr/picket/internal/analyzer/contenttest"
+
 	"github.com/picket-cdr/picket/internal/analyzer/elf"
 	"github.com/picket-cdr/picket/internal/finding"
-	"github.com/picket-cdr/picket/internal/image"
 	"github.com/picket-cdr/picket/internal/report"
-	"github.com/picket-cdr/picket/internal/scan"
 	"github.com/picket-cdr/picket/internal/testimage"
 )
-
-// plant is a file added to a test image.
-type plant struct {
-	path string
-	body []byte
-	mode os.FileMode
-}
-
-// buildImage builds an image on the local Docker Engine: FROM base, one
-// COPY layer per element of layers, then one RUN layer per command. The
-// image is removed when the test ends.
-func buildImage(t *testing.T, base string, layers [][]plant, runs ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	var df strings.Builder
-	fmt.Fprintf(&df, "FROM %s\n", base)
-	for i, l := range layers {
-		root := filepath.Join(dir, fmt.Sprintf("layer%d", i))
-		for _, p := range l {
-			f := filepath.Join(root, filepath.FromSlash(p.path))
-			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(f, p.body, p.mode); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(f, p.mode); err != nil { // beyond the umask
-				t.Fatal(err)
-			}
-		}
-		fmt.Fprintf(&df, "COPY layer%d/ /\n", i)
-	}
-	for _, r := range runs {
-		fmt.Fprintf(&df, "RUN %s\n", r)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	ref := "picket-test/elf-planted:" + hex.EncodeToString(rnd[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", ref, dir)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s\nDockerfile:\n%s", err, out, df.String())
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
-	return ref
-}
-
-func elfAnalyzers(t testing.TB) []analyzer.Analyzer {
-	for _, a := range analyzer.All() {
-		if a.Name() == elf.Name {
-			return []analyzer.Analyzer{a}
-		}
-	}
-	t.Fatalf("analyzer %s is not registered", elf.Name)
-	return nil
-}
-
-func scanRef(t *testing.T, ref string) *report.Report {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	rep, err := scan.New(scan.WithAnalyzers(elfAnalyzers(t))).Scan(ctx, ref, image.Options{})
-	if err != nil {
-		t.Fatalf("scan %s: %v", ref, err)
-	}
-	return rep
-}
 
 // TestPlantedImage builds a real image with planted binaries in several
 // layers and checks that each is found at its path and layer, that a
@@ -107,14 +29,14 @@ func TestPlantedImage(t *testing.T) {
 	}
 	t.Logf("packed ELF made with %s", packer)
 	malformed := elf.HostileELF(t)
-	layers := [][]plant{
+	layers := [][]contenttest.Plant{
 		{ // layer 1
-			{"/tmp/.ICE-unix/kworker", packed, 0o755},
-			{"/usr/local/bin/gone", packed, 0o755},
+			{Path: "/tmp/.ICE-unix/kworker", Body: packed, Mode: 0o755},
+			{Path: "/usr/local/bin/gone", Body: packed, Mode: 0o755},
 		},
 		{ // layer 2
-			{"/usr/local/bin/app", elf.UPXLayout(prog, true), 0o755},
-			{"/usr/bin/broken", malformed, 0o755},
+			{Path: "/usr/local/bin/app", Body: elf.UPXLayout(prog, true), Mode: 0o755},
+			{Path: "/usr/bin/broken", Body: malformed, Mode: 0o755},
 		},
 	}
 	type want struct {
@@ -129,9 +51,9 @@ func TestPlantedImage(t *testing.T) {
 	}
 	// Compiled samples when this machine has a C compiler.
 	if _, err := exec.LookPath("cc"); err == nil {
-		layers = append(layers, []plant{ // layer 3
-			{"/usr/local/lib/libprocesshider.so", elf.CC(t, "hider", elf.HiderC, "-shared", "-fPIC"), 0o644},
-			{"/var/tmp/xmr", elf.CC(t, "miner", elf.MinerC), 0o755},
+		layers = append(layers, []contenttest.Plant{ // layer 3
+			{Path: "/usr/local/lib/libprocesshider.so", Body: elf.CC(t, "hider", elf.HiderC, "-shared", "-fPIC"), Mode: 0o644},
+			{Path: "/var/tmp/xmr", Body: elf.CC(t, "miner", elf.MinerC), Mode: 0o755},
 		})
 		wants = append(wants,
 			want{"PKT-ELF-ROOTKIT", "/usr/local/lib/libprocesshider.so", 3, finding.High},
@@ -140,8 +62,8 @@ func TestPlantedImage(t *testing.T) {
 	} else {
 		t.Log("no C compiler: the miner and rootkit samples are left out")
 	}
-	ref := buildImage(t, base.Ref, layers, "rm /usr/local/bin/gone")
-	rep := scanRef(t, "docker-daemon:"+ref)
+	ref := contenttest.BuildImage(t, "elf", base.Ref, layers, "rm /usr/local/bin/gone")
+	rep := contenttest.Scan(t, elf.Name, "docker-daemon:"+ref)
 
 	got := map[string]*finding.Finding{}
 	for _, f := range rep.Findings {
@@ -198,13 +120,13 @@ func TestCleanImages(t *testing.T) {
 		}
 	}
 	t.Run("busybox", func(t *testing.T) {
-		checkClean(t, scanRef(t, "docker-daemon:"+testimage.RequireBusybox(t).Ref))
+		checkClean(t, contenttest.Scan(t, elf.Name, "docker-daemon:"+testimage.RequireBusybox(t).Ref))
 	})
 	t.Run("debian bookworm", func(t *testing.T) {
-		checkClean(t, scanRef(t, "docker-daemon:"+testimage.RequireBookworm(t).Ref))
+		checkClean(t, contenttest.Scan(t, elf.Name, "docker-daemon:"+testimage.RequireBookworm(t).Ref))
 	})
 	for name, ref := range refs {
-		t.Run(name, func(t *testing.T) { checkClean(t, scanRef(t, ref)) })
+		t.Run(name, func(t *testing.T) { checkClean(t, contenttest.Scan(t, elf.Name, ref)) })
 	}
 }
 

@@ -1,97 +1,18 @@
 package webshell_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/picket-cdr/picket/internal/analyzer"
+	"github.com/picket-cdr/picket/internal/analyzer/contenttest"
+
 	"github.com/picket-cdr/picket/internal/analyzer/webshell"
 	"github.com/picket-cdr/picket/internal/finding"
-	"github.com/picket-cdr/picket/internal/image"
 	"github.com/picket-cdr/picket/internal/report"
-	"github.com/picket-cdr/picket/internal/scan"
 	"github.com/picket-cdr/picket/internal/testimage"
 )
-
-// plant is a file added to a test image.
-type plant struct {
-	path string
-	body []byte
-	mode os.FileMode
-}
-
-// buildImage builds an image on the local Docker Engine: FROM base, one
-// COPY layer per element of layers, then one RUN layer per command. The
-// image is removed when the test ends.
-func buildImage(t *testing.T, base string, layers [][]plant, runs ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	var df strings.Builder
-	fmt.Fprintf(&df, "FROM %s\n", base)
-	for i, l := range layers {
-		root := filepath.Join(dir, fmt.Sprintf("layer%d", i))
-		for _, p := range l {
-			f := filepath.Join(root, filepath.FromSlash(p.path))
-			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(f, p.body, p.mode); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(f, p.mode); err != nil { // beyond the umask
-				t.Fatal(err)
-			}
-		}
-		fmt.Fprintf(&df, "COPY layer%d/ /\n", i)
-	}
-	for _, r := range runs {
-		fmt.Fprintf(&df, "RUN %s\n", r)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	ref := "picket-test/webshell-planted:" + hex.EncodeToString(rnd[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", ref, dir)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s\nDockerfile:\n%s", err, out, df.String())
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
-	return ref
-}
-
-func webshellAnalyzers(t testing.TB) []analyzer.Analyzer {
-	for _, a := range analyzer.All() {
-		if a.Name() == webshell.Name {
-			return []analyzer.Analyzer{a}
-		}
-	}
-	t.Fatalf("analyzer %s is not registered", webshell.Name)
-	return nil
-}
-
-func scanRef(t *testing.T, ref string) *report.Report {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	rep, err := scan.New(scan.WithAnalyzers(webshellAnalyzers(t))).Scan(ctx, ref, image.Options{})
-	if err != nil {
-		t.Fatalf("scan %s: %v", ref, err)
-	}
-	return rep
-}
 
 // TestPlantedImage builds a real image with webshells planted in several
 // layers, next to clean scripts, and checks that each shell is found at its
@@ -99,7 +20,7 @@ func scanRef(t *testing.T, ref string) *report.Report {
 func TestPlantedImage(t *testing.T) {
 	base := testimage.RequireBusybox(t)
 	clean := []byte("<?php\n$name = htmlspecialchars($_GET['name'] ?? 'world');\necho \"Hello $name\";\n")
-	layers := [][]plant{
+	layers := [][]contenttest.Plant{
 		{ // layer 1: the application
 			{"/var/www/html/index.php", clean, 0o644},
 			{"/var/www/html/old.php", []byte(webshell.Sample("china chopper php")), 0o644},
@@ -113,8 +34,8 @@ func TestPlantedImage(t *testing.T) {
 			{"/app/app.py", []byte("from flask import Flask, request\napp = Flask(__name__)\n@app.get('/')\ndef hi():\n    return request.args.get('q', '')\n"), 0o644},
 		},
 	}
-	ref := buildImage(t, base.Ref, layers, "rm /var/www/html/old.php")
-	rep := scanRef(t, "docker-daemon:"+ref)
+	ref := contenttest.BuildImage(t, "webshell", base.Ref, layers, "rm /var/www/html/old.php")
+	rep := contenttest.Scan(t, webshell.Name, "docker-daemon:"+ref)
 	wants := []struct {
 		path  string
 		layer int
@@ -155,10 +76,10 @@ func TestCleanImages(t *testing.T) {
 		t.Skip("scans real images")
 	}
 	t.Run("debian bookworm", func(t *testing.T) {
-		checkClean(t, scanRef(t, "docker-daemon:"+testimage.RequireBookworm(t).Ref))
+		checkClean(t, contenttest.Scan(t, webshell.Name, "docker-daemon:"+testimage.RequireBookworm(t).Ref))
 	})
 	t.Run("busybox", func(t *testing.T) {
-		checkClean(t, scanRef(t, "docker-daemon:"+testimage.RequireBusybox(t).Ref))
+		checkClean(t, contenttest.Scan(t, webshell.Name, "docker-daemon:"+testimage.RequireBusybox(t).Ref))
 	})
 	shared := filepath.Join("..", "..", "..", "..", "shared", "images")
 	for name, ref := range map[string]string{
@@ -170,7 +91,7 @@ func TestCleanImages(t *testing.T) {
 			if _, err := os.Stat(p); err != nil {
 				t.Skipf("%s not available: %v", name, err)
 			}
-			checkClean(t, scanRef(t, ref))
+			checkClean(t, contenttest.Scan(t, webshell.Name, ref))
 		})
 	}
 }
