@@ -177,12 +177,27 @@ func TestBusybox(t *testing.T) {
 	}
 }
 
-// TestNotImportedByNonTestCode keeps this package out of Picket's binaries.
+// TestNotImportedByNonTestCode keeps the test-support packages (this one,
+// the registry starter and the analyzers' test helpers) out of Picket's
+// binaries: only _test.go files and other test-support packages may import
+// them.
 func TestNotImportedByNonTestCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list over the module")
 	}
-	const self = "github.com/picket-cdr/picket/internal/testimage"
+	const mod = "github.com/picket-cdr/picket/internal/"
+	support := []string{
+		mod + "testimage", mod + "testregistry", mod + "layer/layertest",
+		mod + "analyzer/analyzertest", mod + "analyzer/contenttest", mod + "analyzer/yara/malwaretest",
+	}
+	isSupport := func(pkg string) bool {
+		for _, s := range support {
+			if pkg == s || strings.HasPrefix(pkg, s+"/") {
+				return true
+			}
+		}
+		return false
+	}
 	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`,
 		"github.com/picket-cdr/picket/...").Output()
 	if err != nil {
@@ -190,11 +205,11 @@ func TestNotImportedByNonTestCode(t *testing.T) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], self) {
+		if len(f) == 0 || isSupport(f[0]) {
 			continue
 		}
 		for _, imp := range f[1:] {
-			if imp == self || strings.HasPrefix(imp, self+"/") {
+			if isSupport(imp) {
 				t.Errorf("%s imports %s in non-test code; only _test.go files may", f[0], imp)
 			}
 		}

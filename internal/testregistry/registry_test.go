@@ -3,7 +3,6 @@ package testregistry
 import (
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -98,29 +97,5 @@ func TestStop(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", r.Host(), time.Second); err == nil {
 		c.Close()
 		t.Errorf("%s still accepts connections after Stop", r.Host())
-	}
-}
-
-// TestNotImportedByNonTestCode keeps this package out of Picket's binaries.
-func TestNotImportedByNonTestCode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list over the module")
-	}
-	const self = "github.com/picket-cdr/picket/internal/testregistry"
-	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`,
-		"github.com/picket-cdr/picket/...").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] == self {
-			continue
-		}
-		for _, imp := range f[1:] {
-			if imp == self {
-				t.Errorf("%s imports %s in non-test code; only _test.go files may", f[0], imp)
-			}
-		}
 	}
 }
