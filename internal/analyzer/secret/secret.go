@@ -53,7 +53,32 @@ const (
 // scanned only partly (size limit, time limit, too many matches).
 const IncompleteRuleID = "PKT-SECRET-INCOMPLETE"
 
-func init() { analyzer.Register(MustNew()) }
+func init() { analyzer.Register(&lazyDefault{}) }
+
+// lazyDefault is the registered default analyzer. Compiling the built-in
+// rules takes tens of milliseconds, so it happens on the first file, not at
+// start-up of every picket command.
+type lazyDefault struct {
+	once sync.Once
+	a    *Analyzer
+}
+
+func (l *lazyDefault) get() *Analyzer {
+	l.once.Do(func() { l.a = MustNew() })
+	return l.a
+}
+
+func (l *lazyDefault) Name() string { return Name }
+
+// Version is BuiltinVersion: the default configuration's, known without
+// compiling anything.
+func (l *lazyDefault) Version() int { return BuiltinVersion }
+
+func (l *lazyDefault) Required(p string, info fs.FileInfo) bool { return l.get().Required(p, info) }
+
+func (l *lazyDefault) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.Result, error) {
+	return l.get().Analyze(ctx, in)
+}
 
 // Analyzer is the secret analyzer. It is safe for concurrent use.
 type Analyzer struct {

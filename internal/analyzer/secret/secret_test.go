@@ -486,3 +486,11 @@ func TestKeywordPrefilter(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisteredDefaultVersion checks that the lazily built registered
+// analyzer reports the version the default configuration has.
+func TestRegisteredDefaultVersion(t *testing.T) {
+	if v := MustNew().Version(); v != BuiltinVersion || (&lazyDefault{}).Version() != v {
+		t.Fatalf("default analyzer version %d, registered %d, BuiltinVersion %d", v, (&lazyDefault{}).Version(), BuiltinVersion)
+	}
+}
