@@ -22,16 +22,16 @@ func TestPlantedImage(t *testing.T) {
 	clean := []byte("<?php\n$name = htmlspecialchars($_GET['name'] ?? 'world');\necho \"Hello $name\";\n")
 	layers := [][]contenttest.Plant{
 		{ // layer 1: the application
-			{"/var/www/html/index.php", clean, 0o644},
-			{"/var/www/html/old.php", []byte(webshell.Sample("china chopper php")), 0o644},
+			{Path: "/var/www/html/index.php", Body: clean, Mode: 0o644},
+			{Path: "/var/www/html/old.php", Body: []byte(webshell.Sample("china chopper php")), Mode: 0o644},
 		},
 		{ // layer 2: uploads
-			{"/var/www/html/wp-content/uploads/2024/05/thumb.php", []byte(webshell.Sample("wso-like chain")), 0o644},
-			{"/usr/local/tomcat/webapps/ROOT/cmd.jsp", []byte(webshell.Sample("jsp cmd")), 0o644},
+			{Path: "/var/www/html/wp-content/uploads/2024/05/thumb.php", Body: []byte(webshell.Sample("wso-like chain")), Mode: 0o644},
+			{Path: "/usr/local/tomcat/webapps/ROOT/cmd.jsp", Body: []byte(webshell.Sample("jsp cmd")), Mode: 0o644},
 		},
 		{ // layer 3
-			{"/usr/lib/cgi-bin/status.py", []byte(webshell.Sample("python cgi")), 0o755},
-			{"/app/app.py", []byte("from flask import Flask, request\napp = Flask(__name__)\n@app.get('/')\ndef hi():\n    return request.args.get('q', '')\n"), 0o644},
+			{Path: "/usr/lib/cgi-bin/status.py", Body: []byte(webshell.Sample("python cgi")), Mode: 0o755},
+			{Path: "/app/app.py", Body: []byte("from flask import Flask, request\napp = Flask(__name__)\n@app.get('/')\ndef hi():\n    return request.args.get('q', '')\n"), Mode: 0o644},
 		},
 	}
 	ref := contenttest.BuildImage(t, "webshell", base.Ref, layers, "rm /var/www/html/old.php")
