@@ -77,8 +77,18 @@ Exit codes: 0 success, 1 a --fail-on policy failed, 2 error.`,
 	root.PersistentFlags().StringVar(&g.configPath, "config", config.DefaultPath(), "config file (YAML)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	root.AddCommand(newScanCmd(g), newDBCmd(g), newVersionCmd())
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
+
+// commands holds the top-level commands that live in their own files
+// (guard, agent, bench, audit, ...); each file registers its constructor with
+// registerCommand from an init function.
+var commands []func(*globalFlags) *cobra.Command
+
+func registerCommand(c func(*globalFlags) *cobra.Command) { commands = append(commands, c) }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
