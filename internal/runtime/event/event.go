@@ -46,6 +46,12 @@ type Process struct {
 	EGID       uint32    `json:"egid"`
 	Comm       string    `json:"comm"`           // task comm (15 bytes max)
 	Exe        string    `json:"exe"`            // path of the executable
+	// Filename is the path given to execve (before symlinks are resolved:
+	// /bin/sh where Exe is /bin/busybox; /dev/fd/3 for fexecve).
+	Filename string `json:"filename,omitempty"`
+	// ExeDeleted: the executable has no link on any filesystem (a memfd,
+	// or deleted after start): fileless execution.
+	ExeDeleted bool `json:"exe_deleted,omitempty"`
 	Args       []string  `json:"args,omitempty"` // argv (bounded)
 	Cwd        string    `json:"cwd,omitempty"`  // working directory
 	TTY        bool      `json:"tty"`            // has a controlling terminal
@@ -179,4 +185,7 @@ type Stats struct {
 	Drops []uint64 `json:"drops"`
 	// Lost counts events lost in user space (channel full, decode errors).
 	Lost uint64 `json:"lost"`
+	// Skipped counts events a user-space budget chose not to forward
+	// (relative-path opens resolved in user space beyond their rate limit).
+	Skipped uint64 `json:"skipped,omitempty"`
 }
