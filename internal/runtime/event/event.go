@@ -37,21 +37,21 @@ const (
 
 // Process is the acting process.
 type Process struct {
-	PID        uint32    `json:"pid"`
-	TID        uint32    `json:"tid,omitempty"`
-	PPID       uint32    `json:"ppid"`
-	UID        uint32    `json:"uid"`
-	GID        uint32    `json:"gid"`
-	EUID       uint32    `json:"euid"`
-	EGID       uint32    `json:"egid"`
-	Comm       string    `json:"comm"`           // task comm (15 bytes max)
-	Exe        string    `json:"exe"`            // path of the executable
+	PID  uint32 `json:"pid"`
+	TID  uint32 `json:"tid,omitempty"`
+	PPID uint32 `json:"ppid"`
+	UID  uint32 `json:"uid"`
+	GID  uint32 `json:"gid"`
+	EUID uint32 `json:"euid"`
+	EGID uint32 `json:"egid"`
+	Comm string `json:"comm"` // task comm (15 bytes max)
+	Exe  string `json:"exe"`  // path of the executable
 	// Filename is the path given to execve (before symlinks are resolved:
 	// /bin/sh where Exe is /bin/busybox; /dev/fd/3 for fexecve).
 	Filename string `json:"filename,omitempty"`
 	// ExeDeleted: the executable has no link on any filesystem (a memfd,
 	// or deleted after start): fileless execution.
-	ExeDeleted bool `json:"exe_deleted,omitempty"`
+	ExeDeleted bool      `json:"exe_deleted,omitempty"`
 	Args       []string  `json:"args,omitempty"` // argv (bounded)
 	Cwd        string    `json:"cwd,omitempty"`  // working directory
 	TTY        bool      `json:"tty"`            // has a controlling terminal
