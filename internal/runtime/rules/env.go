@@ -1,0 +1,167 @@
+package rules
+
+import (
+	"path"
+	"reflect"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/ext"
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/picket-cdr/picket/internal/runtime/event"
+)
+
+// Variables are the names rule conditions may read: the json names of the
+// fields of event.Event. Sub-objects are never null: a rule on exec events
+// may read file.path (empty) without a has() guard.
+var Variables = []string{
+	"time", "kind", "sensor", "proc", "container", "ret", "exit_code", "signal",
+	"net", "file", "dup", "cred", "ptrace", "module", "mount", "ns", "integrity", "kernel_time_ns",
+}
+
+// Env returns the CEL environment of runtime rules: the event's fields as
+// variables (see Variables) and the functions
+//
+//	basename(string) string          last element of a path
+//	has_bits(uint, uint) bool        x & mask == mask (open flags, modes)
+//	mining_pool(string) bool         host, ip, host:port or URL is a mining pool (Options.MiningPools)
+//	malicious(string) bool           ... is a known-malicious indicator (Options.Malicious)
+//	malicious_addr(string, uint) bool ip (and port) is a known-malicious indicator
+//
+// The intel sets may be nil (the functions then never match).
+func Env(mining, malicious *Intel) (*cel.Env, error) {
+	obj := func(name string) *cel.Type { return cel.ObjectType("event." + name) }
+	return cel.NewEnv(
+		ext.NativeTypes(reflect.TypeOf(&event.Event{}), ext.ParseStructTag("json")),
+		ext.Strings(),
+		cel.Variable("time", cel.TimestampType),
+		cel.Variable("kind", cel.StringType),
+		cel.Variable("sensor", cel.StringType),
+		cel.Variable("proc", obj("Process")),
+		cel.Variable("container", obj("Container")),
+		cel.Variable("ret", cel.IntType),
+		cel.Variable("exit_code", cel.IntType),
+		cel.Variable("signal", cel.IntType),
+		cel.Variable("net", obj("Net")),
+		cel.Variable("file", obj("File")),
+		cel.Variable("dup", obj("Dup")),
+		cel.Variable("cred", obj("Cred")),
+		cel.Variable("ptrace", obj("Ptrace")),
+		cel.Variable("module", obj("Module")),
+		cel.Variable("mount", obj("Mount")),
+		cel.Variable("ns", obj("NS")),
+		cel.Variable("integrity", obj("Integrity")),
+		cel.Variable("kernel_time_ns", cel.UintType),
+		cel.Function("basename",
+			cel.Overload("basename_string", []*cel.Type{cel.StringType}, cel.StringType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					s, _ := v.Value().(string)
+					if s == "" {
+						return types.String("")
+					}
+					return types.String(path.Base(s))
+				}))),
+		cel.Function("has_bits",
+			cel.Overload("has_bits_uint_uint", []*cel.Type{cel.UintType, cel.UintType}, cel.BoolType,
+				cel.BinaryBinding(func(x, m ref.Val) ref.Val {
+					a, _ := x.Value().(uint64)
+					b, _ := m.Value().(uint64)
+					return types.Bool(a&b == b)
+				}))),
+		cel.Function("mining_pool",
+			cel.Overload("mining_pool_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					s, _ := v.Value().(string)
+					return types.Bool(mining.Match(s))
+				}))),
+		cel.Function("malicious",
+			cel.Overload("malicious_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					s, _ := v.Value().(string)
+					return types.Bool(malicious.Match(s))
+				}))),
+		cel.Function("malicious_addr",
+			cel.Overload("malicious_addr_string_uint", []*cel.Type{cel.StringType, cel.UintType}, cel.BoolType,
+				cel.BinaryBinding(func(ip, port ref.Val) ref.Val {
+					s, _ := ip.Value().(string)
+					p, _ := port.Value().(uint64)
+					if p > 65535 {
+						return types.False
+					}
+					return types.Bool(malicious.MatchAddr(s, uint16(p)))
+				}))),
+	)
+}
+
+// Zero values stand in for the event's absent parts.
+var (
+	zeroNet       event.Net
+	zeroFile      event.File
+	zeroDup       event.Dup
+	zeroCred      event.Cred
+	zeroPtrace    event.Ptrace
+	zeroModule    event.Module
+	zeroMount     event.Mount
+	zeroNS        event.NS
+	zeroIntegrity event.Integrity
+)
+
+// activation exposes an event to CEL without copying it.
+type activation struct{ ev *event.Event }
+
+// Activation returns the CEL activation for ev (see Variables).
+func Activation(ev *event.Event) interpreter.Activation { return activation{ev} }
+
+func (a activation) Parent() interpreter.Activation { return nil }
+
+func (a activation) ResolveName(name string) (any, bool) {
+	ev := a.ev
+	switch name {
+	case "time":
+		return ev.Time, true
+	case "kind":
+		return string(ev.Kind), true
+	case "sensor":
+		return ev.Sensor, true
+	case "proc":
+		return &ev.Proc, true
+	case "container":
+		return &ev.Container, true
+	case "ret":
+		return ev.Ret, true
+	case "exit_code":
+		return int64(ev.ExitCode), true
+	case "signal":
+		return int64(ev.Signal), true
+	case "net":
+		return orZero(ev.Net, &zeroNet), true
+	case "file":
+		return orZero(ev.File, &zeroFile), true
+	case "dup":
+		return orZero(ev.Dup, &zeroDup), true
+	case "cred":
+		return orZero(ev.Cred, &zeroCred), true
+	case "ptrace":
+		return orZero(ev.Ptrace, &zeroPtrace), true
+	case "module":
+		return orZero(ev.Module, &zeroModule), true
+	case "mount":
+		return orZero(ev.Mount, &zeroMount), true
+	case "ns":
+		return orZero(ev.NS, &zeroNS), true
+	case "integrity":
+		return orZero(ev.Integrity, &zeroIntegrity), true
+	case "kernel_time_ns":
+		return ev.KernelTime, true
+	}
+	return nil, false
+}
+
+func orZero[T any](p, zero *T) *T {
+	if p == nil {
+		return zero
+	}
+	return p
+}
