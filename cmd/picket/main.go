@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	_ "github.com/picket-cdr/picket/internal/analyzer/all" // register analyzers
@@ -37,7 +38,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := newRootCmd()
+	stopProfile := startProfile()
 	err := cmd.ExecuteContext(ctx)
+	stopProfile()
 	switch {
 	case err == nil:
 		os.Exit(exitOK)
@@ -48,4 +51,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "picket: error:", err)
 		os.Exit(exitError)
 	}
+}
+
+// startProfile writes a CPU profile to $PICKET_CPUPROFILE when it is set (a
+// developer's aid, documented in docs/configuration.md).
+func startProfile() (stop func()) {
+	p := os.Getenv("PICKET_CPUPROFILE")
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "picket: PICKET_CPUPROFILE:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "picket: PICKET_CPUPROFILE:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

@@ -31,6 +31,17 @@ type Content interface {
 	Size() int64
 }
 
+// Bytes returns the whole content without copying when the walker holds
+// it in memory (files up to the spill size); ok is false for content
+// spooled to a temporary file. The slice is valid only during Analyze and
+// must not be modified.
+func Bytes(c Content) (b []byte, ok bool) {
+	if m, ok := c.(interface{ Bytes() []byte }); ok {
+		return m.Bytes(), true
+	}
+	return nil, false
+}
+
 // Input is one file handed to an analyzer.
 type Input struct {
 	// Path is absolute inside the image ("/var/lib/dpkg/status").

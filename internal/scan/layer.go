@@ -64,6 +64,15 @@ type spooledFile struct {
 
 func (s spooledFile) Size() int64 { return s.size }
 
+// memContent is file content held in memory; analyzers reach the bytes
+// through analyzer.Bytes without copying them.
+type memContent struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (m memContent) Bytes() []byte { return m.b }
+
 // layerAnalysis runs the analyzers over one layer's stream.
 type layerAnalysis struct {
 	s     *Scanner
@@ -162,7 +171,7 @@ func (la *layerAnalysis) read(e *layer.Entry, r io.Reader) (analyzer.Content, fu
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, nil, fmt.Errorf("scan: %w: %s: %v", layer.ErrCorrupt, e.Path, err)
 		}
-		return bytes.NewReader(buf), func() {}, nil
+		return memContent{Reader: bytes.NewReader(buf), b: buf}, func() {}, nil
 	}
 	f, err := os.CreateTemp(la.s.opts.TempDir, "picket-spill-*")
 	if err != nil {

@@ -167,7 +167,8 @@ func (elfAnalyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	} else if !h.noSections {
 		f.sectionsWhy = h.sectionsWhy
 	}
-	if err := f.stream(ctx, in.Content); err != nil {
+	data, _ := analyzer.Bytes(in.Content)
+	if err := f.stream(ctx, in.Content, data); err != nil {
 		return nil, fmt.Errorf("elf: %s: %w", in.Path, err)
 	}
 	f.dropRuleText(in.Content)
@@ -263,8 +264,9 @@ type span struct {
 }
 
 // stream reads the file once: patterns, whole-file entropy and the entropy
-// of executable segments and sections.
-func (f *facts) stream(ctx context.Context, r io.ReaderAt) error {
+// of executable segments and sections. data, when not nil, is the whole
+// content in memory, used in place.
+func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 	var spans []*span
 	add := func(off, n uint64, name string) {
 		if n < 4096 || off >= uint64(f.size) {
@@ -290,39 +292,56 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt) error {
 	m := strMatcher()
 	sc := m.scanner()
 	keep := m.maxLen - 1
-	buf := make([]byte, keep+chunk)
+	if int64(len(data)) < f.size {
+		data = nil
+	}
+	var buf []byte
+	if data == nil {
+		buf = make([]byte, keep+chunk)
+	}
 	var all [256]int64
 	have := 0 // bytes of the previous chunk kept at the start of buf
 	for off := int64(0); off < f.size; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := r.ReadAt(buf[have:have+int(min(chunk, f.size-off))], off)
-		if n == 0 && err != nil {
-			if err == io.EOF {
-				break
+		var cur []byte // this chunk's bytes
+		if data != nil {
+			n := min(chunk, f.size-off)
+			sc.feed(data[:off+n], int(off), 0)
+			cur = data[off : off+n]
+		} else {
+			n, err := r.ReadAt(buf[have:have+int(min(chunk, f.size-off))], off)
+			if n == 0 && err != nil {
+				if err == io.EOF {
+					break
+				}
+				return err
 			}
-			return err
+			sc.feed(buf[:have+n], have, off-int64(have))
+			cur = buf[have : have+n]
 		}
-		data := buf[have : have+n]
-		sc.feed(buf[:have+n], have, off-int64(have))
-		for _, b := range data {
-			all[b]++
-		}
+		n := int64(len(cur))
+		var ch [256]int64
+		countBytes(&ch, cur)
+		addHist(&all, &ch)
 		for _, s := range spans {
-			lo, hi := max(s.off, off), min(s.end, off+int64(n))
-			if lo >= hi {
-				continue
-			}
-			for _, b := range data[lo-off : hi-off] {
-				s.hist[b]++
+			lo, hi := max(s.off, off), min(s.end, off+n)
+			switch {
+			case lo >= hi:
+			case lo == off && hi == off+n:
+				addHist(&s.hist, &ch)
+			default:
+				countBytes(&s.hist, cur[lo-off:hi-off])
 			}
 		}
-		off += int64(n)
-		// Keep the last bytes for patterns that straddle chunks.
-		k := min(keep, have+n)
-		copy(buf, buf[have+n-k:have+n])
-		have = k
+		off += n
+		if data == nil {
+			// Keep the last bytes for patterns that straddle chunks.
+			k := min(keep, have+int(n))
+			copy(buf, buf[have+int(n)-k:have+int(n)])
+			have = k
+		}
 	}
 	f.hits = sc.hits
 	f.entropy = entropy(&all)
@@ -335,6 +354,32 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt) error {
 		f.goBinary = true
 	}
 	return nil
+}
+
+// countBytes adds the byte histogram of data to h. Four interleaved tables
+// keep consecutive equal bytes from stalling on the same counter.
+func countBytes(h *[256]int64, data []byte) {
+	var t [4][256]uint32
+	i := 0
+	for ; i+4 <= len(data); i += 4 {
+		t[0][data[i]]++
+		t[1][data[i+1]]++
+		t[2][data[i+2]]++
+		t[3][data[i+3]]++
+	}
+	for ; i < len(data); i++ {
+		t[0][data[i]]++
+	}
+	for b := range h {
+		h[b] += int64(t[0][b]) + int64(t[1][b]) + int64(t[2][b]) + int64(t[3][b])
+	}
+}
+
+// addHist adds histogram src to dst.
+func addHist(dst, src *[256]int64) {
+	for b := range dst {
+		dst[b] += src[b]
+	}
 }
 
 // ruleWords mark detection rules (YARA) around a string: security tools,

@@ -63,6 +63,7 @@ type file struct {
 	raw []byte // as read
 	txt []byte // what patterns match: lower-cased for folded languages
 	low []byte // always lower-cased
+	occ map[string][]int // literal -> offsets in low (see occurrences)
 	cls []byte
 	// hiddenSrcs are superglobal names spelled with escapes or chr():
 	// request input the source patterns cannot see.
@@ -134,14 +135,8 @@ const (
 func (f *file) find(re *regexp.Regexp, lits []string, before ctxRule) [][]int {
 	var pos []int
 	for _, lit := range lits {
-		for k := 0; len(pos) < maxCandidates; {
-			i := bytes.Index(f.low[k:], []byte(lit))
-			if i < 0 {
-				break
-			}
-			pos = append(pos, k+i)
-			k += i + 1
-		}
+		occ := f.occurrences(lit)
+		pos = append(pos, occ[:min(len(occ), maxCandidates-len(pos))]...)
 	}
 	if len(pos) == 0 {
 		return nil
@@ -577,7 +572,7 @@ func (f *file) snippet(a, b int) (int, int) {
 func (f *file) sinks() {
 	anySink, calls := -1, 0
 	for _, s := range f.l.sinks {
-		if s.needs != "" && !bytes.Contains(f.low, []byte(s.needs)) {
+		if s.needs != "" && len(f.occurrences(s.needs)) == 0 {
 			continue
 		}
 		for _, m := range f.find(s.re, s.lits, s.before) {
@@ -830,7 +825,8 @@ func (f *file) firstIn(re *regexp.Regexp, lits []string, c byte) int {
 
 func (f *file) marker() {
 	for _, m := range markers {
-		if i := bytes.Index(f.low, []byte(m)); i >= 0 {
+		if occ := f.occurrences(m); len(occ) > 0 {
+			i := occ[0]
 			f.add(signal{name: "family-marker", points: ptMarker, off: i, end: i + len(m),
 				detail: "names the " + strconv.Quote(m) + " webshell family"})
 			return
@@ -1053,9 +1049,9 @@ func (f *file) supporting() {
 		f.add(signal{name: "dense-escapes", points: ptEscapes, detail: strconv.Itoa(n) + " \\xNN escapes"})
 	}
 	if f.l == langPHP {
-		if i := bytes.Index(f.low, []byte("@eval")); i >= 0 && f.cls[i] == clCode {
+		if i := f.first("@eval"); i >= 0 && f.cls[i] == clCode {
 			f.add(signal{name: "suppressed-eval", points: ptSuppressed, off: i, end: i + 5, detail: "errors of eval suppressed with @"})
-		} else if i := bytes.Index(f.low, []byte("@assert")); i >= 0 && f.cls[i] == clCode {
+		} else if i := f.first("@assert"); i >= 0 && f.cls[i] == clCode {
 			f.add(signal{name: "suppressed-eval", points: ptSuppressed, off: i, end: i + 7, detail: "errors of assert suppressed with @"})
 		}
 	}

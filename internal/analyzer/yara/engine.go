@@ -2,6 +2,7 @@ package yara
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,13 +17,30 @@ import (
 	"github.com/picket-cdr/picket/internal/layer"
 )
 
-// engine is one compiled configuration with its idle scanners.
+// engine is one compiled configuration. Picket's default rules are
+// compiled twice: the rules for native binaries (rules/native) and those
+// for everything else (rules/text), each with the shared helpers
+// (rules/common.yar) and the rules that apply to any file (rules/any).
+// Every default rule's condition already says which kind of file it is
+// for (a test checks it), so a file scanned with the set for its kind
+// gets the same matches as with all rules, and neither kind pays for the
+// other's strings. User rules are one more set, scanned on every file.
 type engine struct {
-	rules    *libyara.Rules
-	idle     chan *libyara.Scanner
-	sem      chan struct{}
-	warnings []string
-	rulesets map[string]string // namespace -> rule set label
+	native, other *ruleSet // default rules by kind of file; nil without defaults
+	user          *ruleSet // the user's rule files; nil without any
+	sem           chan struct{}
+	warnings      []string
+	rulesets      map[string]string // namespace -> rule set label
+}
+
+// ruleSet is compiled rules with their idle scanners.
+type ruleSet struct {
+	rules *libyara.Rules
+	idle  chan *libyara.Scanner
+}
+
+func newRuleSet(r *libyara.Rules) *ruleSet {
+	return &ruleSet{rules: r, idle: make(chan *libyara.Scanner, maxConcurrentScans)}
 }
 
 func (st *state) engine() (*engine, error) {
@@ -49,14 +67,74 @@ func compileExternals() map[string]string {
 	return ext
 }
 
+// Scopes of the default rule files.
+const (
+	scopeCommon = "common" // private helper rules, in every set
+	scopeAny    = "any"    // rules for any file, in every set
+	scopeNative = "native" // rules for ELF, PE and Mach-O files
+	scopeText   = "text"   // rules for everything else
+)
+
 func compile(st *state) (*engine, error) {
+	e := &engine{
+		sem:      make(chan struct{}, maxConcurrentScans),
+		rulesets: map[string]string{},
+	}
+	for _, s := range st.sources {
+		e.rulesets[s.Namespace] = s.ruleset
+	}
+	var defaults, user []source
+	for _, s := range st.sources {
+		if s.group == DefaultNamespace {
+			defaults = append(defaults, s)
+		} else {
+			user = append(user, s)
+		}
+	}
+	if len(defaults) > 0 {
+		for _, kind := range []string{scopeNative, scopeText} {
+			var srcs []source
+			for _, s := range defaults {
+				if s.scope == scopeCommon || s.scope == scopeAny || s.scope == kind {
+					srcs = append(srcs, s)
+				}
+			}
+			rules, msgs, err := libyara.Compile(plain(srcs), compileExternals())
+			if err != nil {
+				e.close()
+				return nil, fmt.Errorf("yara: default rules (%s): %w", kind, err)
+			}
+			for _, m := range msgs {
+				e.warnings = append(e.warnings, m.String())
+			}
+			if kind == scopeNative {
+				e.native = newRuleSet(rules)
+			} else {
+				e.other = newRuleSet(rules)
+			}
+		}
+	}
+	if len(user) > 0 {
+		rules, warnings, err := compileUser(st, user)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.warnings = append(e.warnings, warnings...)
+		e.user = newRuleSet(rules)
+	}
+	return e, nil
+}
+
+// compileUser compiles the user's rule files together; with SkipInvalid,
+// files that do not compile are left out and named in the warnings.
+func compileUser(st *state, srcs []source) (*libyara.Rules, []string, error) {
 	ext := compileExternals()
-	srcs := st.sources
 	var warnings []string
 	rules, msgs, err := libyara.Compile(plain(srcs), ext)
 	var ce *libyara.CompileError
 	if err != nil && !errors.As(err, &ce) {
-		return nil, err
+		return nil, nil, err
 	}
 	if err != nil {
 		// libyara stops at the first broken file: compile each group
@@ -81,10 +159,10 @@ func compile(st *state) (*engine, error) {
 			r.Close()
 		}
 		if len(broken) == 0 {
-			return nil, err // each compiles alone, not together
+			return nil, nil, err // each compiles alone, not together
 		}
-		if !st.opts.SkipInvalid || broken[DefaultNamespace] != nil {
-			return nil, errors.Join(errs...)
+		if !st.opts.SkipInvalid {
+			return nil, nil, errors.Join(errs...)
 		}
 		var keep []source
 		for _, s := range srcs {
@@ -98,41 +176,92 @@ func compile(st *state) (*engine, error) {
 			}
 		}
 		if len(keep) == 0 {
-			return nil, fmt.Errorf("yara: no rule file compiles: %w", errors.Join(errs...))
+			return nil, nil, fmt.Errorf("yara: no rule file compiles: %w", errors.Join(errs...))
 		}
 		rules, msgs, err = libyara.Compile(plain(keep), ext)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, m := range msgs {
 		warnings = append(warnings, m.String())
 	}
-	e := &engine{
-		rules:    rules,
-		idle:     make(chan *libyara.Scanner, maxConcurrentScans),
-		sem:      make(chan struct{}, maxConcurrentScans),
-		warnings: warnings,
-		rulesets: map[string]string{},
-	}
-	for _, s := range srcs {
-		e.rulesets[s.Namespace] = s.ruleset
-	}
-	return e, nil
+	return rules, warnings, nil
 }
 
-func (e *engine) scanner() (*libyara.Scanner, error) {
+// close frees the compiled rules (used when compilation fails half-way).
+func (e *engine) close() {
+	for _, rs := range []*ruleSet{e.native, e.other, e.user} {
+		if rs != nil {
+			rs.rules.Close()
+		}
+	}
+}
+
+// sets returns the rule sets a file with these first bytes is scanned with.
+func (e *engine) sets(head []byte) []*ruleSet {
+	out := make([]*ruleSet, 0, 2)
+	if isNative(head) {
+		if e.native != nil {
+			out = append(out, e.native)
+		}
+	} else if e.other != nil {
+		out = append(out, e.other)
+	}
+	if e.user != nil {
+		out = append(out, e.user)
+	}
+	return out
+}
+
+// isNative mirrors the PKT_Native_Binary rule of rules/common.yar: ELF, PE
+// (MZ) or Mach-O magic numbers.
+func isNative(head []byte) bool {
+	if len(head) >= 2 && head[0] == 'M' && head[1] == 'Z' {
+		return true
+	}
+	if len(head) < 4 {
+		return false
+	}
+	switch binary.LittleEndian.Uint32(head) {
+	case 0x464c457f, 0xfeedface, 0xcefaedfe, 0xfeedfacf, 0xcffaedfe:
+		return true
+	}
+	return false
+}
+
+// publicRules lists every public rule once.
+func (e *engine) publicRules() []libyara.RuleInfo {
+	seen := map[string]bool{}
+	var out []libyara.RuleInfo
+	for _, rs := range []*ruleSet{e.native, e.other, e.user} {
+		if rs == nil {
+			continue
+		}
+		for _, r := range rs.rules.Rules() {
+			k := r.Namespace + ":" + r.Identifier
+			if r.Private || seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (rs *ruleSet) scanner() (*libyara.Scanner, error) {
 	select {
-	case s := <-e.idle:
+	case s := <-rs.idle:
 		return s, nil
 	default:
-		return e.rules.NewScanner()
+		return rs.rules.NewScanner()
 	}
 }
 
-func (e *engine) release(s *libyara.Scanner) {
+func (rs *ruleSet) release(s *libyara.Scanner) {
 	select {
-	case e.idle <- s:
+	case rs.idle <- s:
 	default:
 		s.Close()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -243,7 +244,7 @@ func TestDefaultRules(t *testing.T) {
 // Every default rule carries the metadata findings need.
 func TestDefaultRuleMetadata(t *testing.T) {
 	requireYARA(t)
-	src, err := fs.ReadFile(yara.DefaultRules(), "eicar.yar")
+	src, err := fs.ReadFile(yara.DefaultRules(), "any/eicar.yar")
 	if err != nil || !bytes.Contains(src, []byte("PKT_EICAR_Test_File")) {
 		t.Fatalf("embedded rules: %v", err)
 	}
@@ -268,16 +269,8 @@ func TestDefaultRuleMetadata(t *testing.T) {
 func TestRulesDoNotMatchTheirOwnSource(t *testing.T) {
 	a := defaults(t)
 	var all []byte
-	entries, err := fs.ReadDir(yara.DefaultRules(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := fs.ReadFile(yara.DefaultRules(), e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, b...)
+	for _, r := range ruleFiles(t) {
+		all = append(all, r.text...)
 	}
 	for _, s := range []sample{
 		{path: "/tmp/rules.yar", content: string(all)},
@@ -286,5 +279,89 @@ func TestRulesDoNotMatchTheirOwnSource(t *testing.T) {
 		if got := ruleIDs(scan(t, a, s)); len(got) > 0 {
 			t.Errorf("%s: %v", s.path, got)
 		}
+	}
+}
+
+type ruleFile struct {
+	name string // "native/miners.yar"
+	text []byte
+}
+
+// ruleFiles returns every embedded rule file.
+func ruleFiles(t *testing.T) []ruleFile {
+	t.Helper()
+	var out []ruleFile
+	err := fs.WalkDir(yara.DefaultRules(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(yara.DefaultRules(), p)
+		out = append(out, ruleFile{name: p, text: b})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The default rules are compiled in two sets, one for native binaries and
+// one for other files (see engine): that is only sound when each rule's
+// condition itself requires its kind of file. Rules in native/ must start
+// with PKT_Native_Binary or PKT_ELF, rules in text/ with "not
+// PKT_Native_Binary", and no file may sit outside the scope directories.
+func TestDefaultRuleScopes(t *testing.T) {
+	commentRE := regexp.MustCompile(`(?m)^\s*//.*$`)
+	ruleRE := regexp.MustCompile(`(?s)\brule\s+(\w+)[^{]*\{.*?\bcondition:\s*(.*?)\n\}`)
+	prefixes := map[string][]string{
+		"native": {"PKT_Native_Binary and", "PKT_ELF and"},
+		"text":   {"not PKT_Native_Binary and"},
+		"any":    nil,
+	}
+	seen := map[string]string{}
+	total := 0
+	for _, f := range ruleFiles(t) {
+		dir, _, ok := strings.Cut(f.name, "/")
+		if !ok {
+			if f.name != "common.yar" {
+				t.Errorf("%s: rule files belong in any/, native/ or text/", f.name)
+			}
+			continue
+		}
+		want, known := prefixes[dir]
+		if !known {
+			t.Errorf("%s: unknown scope directory %q", f.name, dir)
+			continue
+		}
+		ms := ruleRE.FindAllSubmatch(f.text, -1)
+		if len(ms) == 0 {
+			t.Errorf("%s: no rules", f.name)
+		}
+		for _, m := range ms {
+			name, cond := string(m[1]), strings.Join(strings.Fields(commentRE.ReplaceAllString(string(m[2]), "")), " ")
+			total++
+			if other, dup := seen[name]; dup {
+				t.Errorf("%s: rule %s also in %s", f.name, name, other)
+			}
+			seen[name] = f.name
+			if want == nil {
+				continue
+			}
+			ok := false
+			for _, p := range want {
+				ok = ok || strings.HasPrefix(cond, p+" ")
+			}
+			if !ok {
+				t.Errorf("%s: rule %s: condition %q must start with one of %q", f.name, name, cond, want)
+			}
+		}
+	}
+	a := defaults(t)
+	n, err := a.RuleCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != total {
+		t.Errorf("%d public rules compiled, %d in the files", n, total)
 	}
 }

@@ -75,10 +75,11 @@ const maxConcurrentScans = 32
 // Externals are the external variables every rule may use.
 var Externals = []string{"filename", "filepath", "extension", "filetype", "owner"}
 
-//go:embed rules/*.yar
+//go:embed rules
 var defaultRules embed.FS
 
-// DefaultRules returns Picket's embedded rule files (rules/*.yar).
+// DefaultRules returns Picket's embedded rule files: common.yar and
+// any/*.yar, native/*.yar, text/*.yar (see engine for the scopes).
 func DefaultRules() fs.FS {
 	sub, err := fs.Sub(defaultRules, "rules")
 	if err != nil {
@@ -212,13 +213,7 @@ func (a *Analyzer) RuleCount() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, r := range eng.rules.Rules() {
-		if !r.Private {
-			n++
-		}
-	}
-	return n, nil
+	return len(eng.publicRules()), nil
 }
 
 // Analyze scans one file.
@@ -241,12 +236,6 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 		return nil, ctx.Err()
 	}
 	defer func() { <-eng.sem }()
-	sc, err := eng.scanner()
-	if err != nil {
-		return nil, err
-	}
-	defer eng.release(sc)
-
 	head := make([]byte, 512)
 	n, err := in.Content.ReadAt(head, 0)
 	if err != nil && err != io.EOF {
@@ -254,41 +243,65 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	}
 	head = head[:n]
 	ext := externals(in.Path, in.Info, head)
-	for _, k := range Externals {
-		if err := sc.DefineString(k, ext[k]); err != nil {
-			return nil, err
-		}
-	}
 	timeout := st.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < timeout {
 			timeout = max(left, time.Second)
 		}
 	}
-	sc.SetTimeout(timeout)
+	deadline := time.Now().Add(timeout)
 
-	var res *libyara.Result
-	if f, ok := in.Content.(interface{ Fd() uintptr }); ok && size > 1<<20 {
-		// Spooled to a temporary file: let libyara map it.
-		res, err = sc.ScanFd(f.Fd())
-		runtime.KeepAlive(in.Content)
-	} else {
+	// Content in memory is scanned where it is; other small files are read
+	// once into a buffer for all rule sets; large files spooled to a
+	// temporary file are mapped by libyara.
+	buf, inMemory := analyzer.Bytes(in.Content)
+	fd, mapped := in.Content.(interface{ Fd() uintptr })
+	mapped = mapped && !inMemory && size > 1<<20
+	if !inMemory && !mapped {
 		bp := getBuffer(size)
-		buf := (*bp)[:size]
+		defer putBuffer(bp)
+		buf = (*bp)[:size]
 		if _, rerr := io.ReadFull(io.NewSectionReader(in.Content, 0, size), buf); rerr != nil {
-			putBuffer(bp)
 			return nil, fmt.Errorf("yara: %s: %w", in.Path, rerr)
 		}
-		res, err = sc.ScanMem(buf)
-		putBuffer(bp)
 	}
-	if errors.Is(err, libyara.ErrTimeout) {
-		return nil, fmt.Errorf("yara: %s: scan timed out after %v", in.Path, timeout.Round(time.Second))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("yara: %s: %w", in.Path, err)
+	res := &libyara.Result{}
+	for _, rs := range eng.sets(head) {
+		left := max(time.Until(deadline), time.Second)
+		r, err := scanWith(rs, ext, left, func(sc *libyara.Scanner) (*libyara.Result, error) {
+			if mapped {
+				defer runtime.KeepAlive(in.Content)
+				return sc.ScanFd(fd.Fd())
+			}
+			return sc.ScanMem(buf)
+		})
+		if errors.Is(err, libyara.ErrTimeout) {
+			return nil, fmt.Errorf("yara: %s: scan timed out after %v", in.Path, timeout.Round(time.Second))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("yara: %s: %w", in.Path, err)
+		}
+		res.Matches = append(res.Matches, r.Matches...)
+		res.Truncated += r.Truncated
+		res.TooManyMatches = res.TooManyMatches || r.TooManyMatches
 	}
 	return &analyzer.Result{Findings: findings(in.Path, ext["filetype"], res, eng)}, nil
+}
+
+// scanWith runs one scan with an idle scanner of rs, the externals set.
+func scanWith(rs *ruleSet, ext map[string]string, timeout time.Duration, scan func(*libyara.Scanner) (*libyara.Result, error)) (*libyara.Result, error) {
+	sc, err := rs.scanner()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.release(sc)
+	for _, k := range Externals {
+		if err := sc.DefineString(k, ext[k]); err != nil {
+			return nil, err
+		}
+	}
+	sc.SetTimeout(timeout)
+	return scan(sc)
 }
 
 // Buffers for file content are reused up to maxPooledBuffer bytes.
@@ -329,6 +342,7 @@ type source struct {
 	libyara.Source
 	ruleset string // "picket" or the file's path
 	group   string // sources that must compile together (the defaults)
+	scope   string // default rules: common, any, native or text
 	text    []byte // the rule text, for the version
 }
 
@@ -388,34 +402,38 @@ func newState(opts Options) (*state, error) {
 	return st, nil
 }
 
+// defaultSources lists the embedded rules: rules/common.yar first (private
+// rules the others use), then rules/{any,native,text}/*.yar, each file's
+// directory its scope.
 func defaultSources() ([]source, error) {
-	entries, err := fs.ReadDir(defaultRules, "rules")
-	if err != nil {
+	var out []source
+	add := func(name, scope string) error {
+		text, err := defaultRules.ReadFile("rules/" + name)
+		if err != nil {
+			return err
+		}
+		out = append(out, source{
+			Source:  libyara.Source{Name: "embedded:" + name, Namespace: DefaultNamespace, Text: text},
+			ruleset: DefaultNamespace,
+			group:   DefaultNamespace,
+			scope:   scope,
+			text:    text,
+		})
+		return nil
+	}
+	if err := add("common.yar", scopeCommon); err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	// common.yar holds private rules the others use: it goes first.
-	sort.Slice(names, func(i, j int) bool {
-		if (names[i] == "common.yar") != (names[j] == "common.yar") {
-			return names[i] == "common.yar"
-		}
-		return names[i] < names[j]
-	})
-	var out []source
-	for _, n := range names {
-		text, err := defaultRules.ReadFile("rules/" + n)
+	for _, scope := range []string{scopeAny, scopeNative, scopeText} {
+		entries, err := fs.ReadDir(defaultRules, "rules/"+scope)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, source{
-			Source:  libyara.Source{Name: "embedded:" + n, Namespace: DefaultNamespace, Text: text},
-			ruleset: DefaultNamespace,
-			group:   DefaultNamespace,
-			text:    text,
-		})
+		for _, e := range entries { // sorted by name
+			if err := add(scope+"/"+e.Name(), scope); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
 }

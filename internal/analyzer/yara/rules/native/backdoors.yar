@@ -1,4 +1,4 @@
-/* Linux botnets, rootkits and persistence. */
+/* Linux botnets and rootkits (native binaries). */
 
 rule PKT_Botnet_Mirai : botnet
 {
@@ -92,17 +92,4 @@ rule PKT_Rootkit_Kernel_Module : rootkit
         $rep3 = "reptile_s\x74art"
     condition:
         PKT_ELF and ($dia1 or 3 of ($dia*) or 2 of ($rep*))
-}
-
-rule PKT_Persistence_LD_SO_Preload : persistence
-{
-    meta:
-        author = "Picket"
-        description = "/etc/ld.so.preload loads a library into every process (a common userland rootkit hook)"
-        severity = "medium"
-        mitre = "T1574.006"
-    strings:
-        $lib = /(^|\s)\/[^\s]{1,100}\.so/
-    condition:
-        filename == "ld.so.preload" and filepath == "/etc" and $lib
 }
