@@ -258,6 +258,7 @@ type reqState struct {
 	event    string // webhook event on success
 	gated    bool
 	base     string // the guard's URL as the client sees it
+	path     string // the request path as the client sent it
 }
 
 type ctxKey struct{}
@@ -269,7 +270,7 @@ func stateOf(r *http.Request) *reqState {
 
 // ServeHTTP implements http.Handler.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &reqState{start: time.Now(), ip: clientIP(r), id: Identity{Name: Anonymous, Method: "anonymous"}, base: externalBase(r)}
+	st := &reqState{start: time.Now(), ip: clientIP(r), id: Identity{Name: Anonymous, Method: "anonymous"}, base: externalBase(r), path: r.URL.EscapedPath()}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 	if g.auditBroken.Load() && r.URL.Path != "/healthz" {
@@ -328,7 +329,7 @@ func (g *Guard) finish(rw *recorder, r *http.Request, st *reqState, kind string)
 	g.auditEvent(auditRecord{
 		rec: audit.Record{
 			Time: st.start.UTC(), Identity: st.id.Name, Source: st.ip.String(), Action: action,
-			Method: r.Method, Path: truncate(r.URL.EscapedPath(), 512), Decision: st.decision,
+			Method: r.Method, Path: truncate(st.path, 512), Decision: st.decision,
 			Reason: st.reason, Status: rw.status, Bytes: size, Duration: el,
 		},
 		repository: st.route.Repo, reference: st.route.Reference, digest: st.digest,

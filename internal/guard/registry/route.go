@@ -89,6 +89,10 @@ func ParseRoute(escapedPath string) (Route, error) {
 	if rest == "_catalog" {
 		return Route{Kind: KindCatalog}, nil
 	}
+	// Upload sessions start at ".../blobs/uploads/" (with the slash).
+	if strings.HasSuffix(rest, "/blobs/uploads/") {
+		rest = strings.TrimSuffix(rest, "/")
+	}
 	parts := strings.Split(rest, "/")
 	for _, p := range parts {
 		if p == "" || p == "." || p == ".." {

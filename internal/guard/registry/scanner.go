@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	_ "github.com/picket-cdr/picket/internal/analyzer/all" // the scanner's analyzers
 	"github.com/picket-cdr/picket/internal/audit"
 	"github.com/picket-cdr/picket/internal/cache"
 	"github.com/picket-cdr/picket/internal/finding"

@@ -424,7 +424,7 @@ var manifestTypes = map[string]bool{
 }
 
 var imageConfigTypes = map[string]bool{
-	"application/vnd.oci.image.config.v1+json":        true,
+	"application/vnd.oci.image.config.v1+json":       true,
 	"application/vnd.docker.container.image.v1+json": true,
 }
 
