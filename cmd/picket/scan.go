@@ -60,6 +60,7 @@ type scanImageFlags struct {
 	maxImageSize  string
 	maxImageFiles int
 	scanners      []string
+	content       contentFlags
 }
 
 // scannerAnalyzers maps the --scanners categories to the analyzers they
@@ -85,7 +86,7 @@ func newScanImageCmd(g *globalFlags) *cobra.Command {
 	defCache, _ := cache.DefaultDir()
 	cmd := &cobra.Command{
 		Use:   "image [flags] IMAGE",
-		Short: "Scan a container image: package inventory, SBOM and vulnerabilities",
+		Short: "Scan a container image: packages, vulnerabilities, secrets, malware and misconfigurations",
 		Long: `Scan a container image. Layers are streamed once, never extracted to disk;
 results are cached per layer so shared base layers are analysed once.
 
@@ -106,6 +107,13 @@ everything. Findings accepted in the ignore file (.picketignore: YAML
 "ignore: [{id, reason, expires, packages, paths}]" or one id per line) or by
 OpenVEX not_affected/fixed statements are listed as suppressed, with reasons.
 
+Besides packages the scan looks, in the same pass, for secrets (built-in
+rules, or a gitleaks config with --secret-config), malware (YARA rules,
+SHA-256 and ssdeep blocklists, web shells, suspicious ELF binaries) and
+misconfigurations (image history and configuration, setuid files, accounts,
+image size and file count); choose with --scanners. Builds without libyara
+or libfuzzy say so and run the rest.
+
 Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 		Example: `  picket scan image docker-archive:alpine.tar.gz
   picket scan image --format cyclonedx -o sbom.json alpine:3.19
@@ -113,7 +121,9 @@ Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
   picket scan image --platform linux/arm64 oci:./layout
   picket scan image rootfs:/mnt/rootfs --format json
   PICKET_FORMAT=sarif picket scan image docker-daemon:myapp:latest
-  picket scan image --fail-on high --ignore-unfixed --vex app.openvex.json myapp:1.4`,
+  picket scan image --fail-on high --ignore-unfixed --vex app.openvex.json myapp:1.4
+  picket scan image --scanners secret,malware --yara-rules ./signature-base myapp:1.4
+  picket scan image --secret-config gitleaks.toml --hash-blocklist bad.sha256 myapp:1.4`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			out := make([]string, 0, len(image.Transports))
@@ -153,6 +163,7 @@ Exit codes: 0 success, 1 --fail-on matched a finding, 2 error.`,
 	fl.StringVar(&f.maxImageSize, "max-image-size", "2GiB", "flag images whose files add up to more than this")
 	fl.IntVar(&f.maxImageFiles, "max-image-files", 500000, "flag images with more files than this (inode exhaustion)")
 	fl.StringSliceVar(&f.scanners, "scanners", nil, "what to look for besides packages: vuln, secret, malware, misconfig (default: all; only vuln for cyclonedx/spdx)")
+	f.content.addFlags(fl)
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Formats(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -250,6 +261,9 @@ func runScanImage(ctx context.Context, cmd *cobra.Command, g *globalFlags, f *sc
 	}
 	as, ias, err := analyzer.Select(f.analyzers, skip)
 	if err != nil {
+		return err
+	}
+	if as, err = f.content.configure(g.logger, as, on["malware"], on["secret"]); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
