@@ -1,0 +1,196 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/picket-cdr/picket/internal/runtime/event"
+	"github.com/picket-cdr/picket/internal/testimage"
+)
+
+func TestContainerID(t *testing.T) {
+	id := strings.Repeat("ab12", 16)
+	tests := []struct{ path, want string }{
+		{"/docker/" + id, id},
+		{"/system.slice/docker-" + id + ".scope", id},
+		{"/kubepods/besteffort/pod1234/" + id, id},
+		{"/docker/" + id + "/", id},
+		{"/", ""},
+		{"/user.slice/user-0.slice/session-1.scope", ""},
+		{"/docker/" + id[:63], ""},
+		{"/docker/" + id + "x", ""},
+		{"/docker/" + strings.ToUpper(id), ""},
+	}
+	for _, tt := range tests {
+		if got := ContainerID(tt.path); got != tt.want {
+			t.Errorf("ContainerID(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func FuzzContainerID(f *testing.F) {
+	f.Add("/docker/" + strings.Repeat("0", 64))
+	f.Fuzz(func(t *testing.T, p string) {
+		if id := ContainerID(p); id != "" && (len(id) != 64 || !strings.Contains(p, id)) {
+			t.Fatalf("ContainerID(%q) = %q", p, id)
+		}
+	})
+}
+
+func TestCgroup2Mount(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mi := "25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n" +
+		"35 25 0:30 / /sys/fs/cgroup/unified\\040x rw,nosuid shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+	if err := os.WriteFile(filepath.Join(dir, "self/mountinfo"), []byte(mi), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := cgroup2Mount(dir); got != "/sys/fs/cgroup/unified x" {
+		t.Errorf("cgroup2Mount = %q", got)
+	}
+}
+
+func requireDocker(t *testing.T) testimage.Image {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("container: needs root to read other processes' /proc entries")
+	}
+	return testimage.RequireBusybox(t)
+}
+
+func docker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func startResolver(t *testing.T, o Options) *Resolver {
+	t.Helper()
+	r, err := New(nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for !r.Stats().Connected {
+		if time.Now().After(deadline) {
+			t.Fatal("resolver did not connect to Docker")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return r
+}
+
+// procEvent is what a sensor reports for pid: its cgroup id and pid ns.
+func procEvent(t *testing.T, r *Resolver, pid int) *event.Event {
+	t.Helper()
+	_, p, err := r.containerOfPID(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &event.Event{Kind: event.Exec, Proc: event.Process{PID: uint32(pid),
+		CgroupID: inode(filepath.Join(r.o.CgroupRoot, p)), PidNS: nsInode(fmt.Sprintf("/proc/%d/ns/pid", pid))}}
+}
+
+func TestAttribute(t *testing.T) {
+	img := requireDocker(t)
+	r := startResolver(t, Options{})
+	name := fmt.Sprintf("picket-test-agent-attr-%d", time.Now().UnixNano())
+	dir := t.TempDir()
+	id := docker(t, "run", "-d", "--name", name, "--label", "team=blue", "-v", dir+":/data:ro", img.Ref, "sleep", "30")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	pid, _ := strconv.Atoi(docker(t, "inspect", "-f", "{{.State.Pid}}", id))
+
+	ev := procEvent(t, r, pid)
+	if err := r.Attribute(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	c := ev.Container
+	if c.Host || c.ID != id || c.Name != name || c.Image != img.Ref || c.ImageID != img.ID || c.Labels["team"] != "blue" || c.Privileged {
+		t.Errorf("container = %+v", c)
+	}
+	if len(c.Mounts) != 1 || c.Mounts[0].Source != dir || c.Mounts[0].Target != "/data" || c.Mounts[0].RW {
+		t.Errorf("mounts = %+v", c.Mounts)
+	}
+
+	// The same container by pid namespace alone (no cgroup id: a cgroup v1 host).
+	ev2 := &event.Event{Proc: event.Process{PID: 1 << 30, PidNS: ev.Proc.PidNS}}
+	if err := r.Attribute(context.Background(), ev2); err != nil || ev2.Container.Name != name {
+		t.Errorf("by pid ns: %+v, %v", ev2.Container, err)
+	}
+
+	// Gone: the container and its process exit, late events still resolve.
+	docker(t, "rm", "-f", name)
+	ev3 := &event.Event{Proc: event.Process{PID: uint32(pid), CgroupID: ev.Proc.CgroupID}}
+	if err := r.Attribute(context.Background(), ev3); err != nil || ev3.Container.Name != name {
+		t.Errorf("after exit: %+v, %v", ev3.Container, err)
+	}
+}
+
+func TestAttributeHost(t *testing.T) {
+	requireDocker(t)
+	r := startResolver(t, Options{})
+	ev := procEvent(t, r, os.Getpid())
+	if err := r.Attribute(context.Background(), ev); err != nil || !ev.Container.Host || ev.Container.ID != "" {
+		t.Errorf("own process: %+v, %v", ev.Container, err)
+	}
+	// A host process that exited: its cgroup is not a container's.
+	ev.Proc.PID = 1 << 30
+	ev.Proc.CgroupID = 1
+	if err := r.Attribute(context.Background(), ev); err != nil || !ev.Container.Host {
+		t.Errorf("gone host process: %+v, %v", ev.Container, err)
+	}
+}
+
+// TestShortLivedContainer: a container whose process exits before the
+// event is attributed still gets its name, from the cgroup directory seen
+// by inotify when runc created it.
+func TestShortLivedContainer(t *testing.T) {
+	img := requireDocker(t)
+	r := startResolver(t, Options{})
+	name := fmt.Sprintf("picket-test-agent-short-%d", time.Now().UnixNano())
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	// The container prints its cgroup path and exits at once; by the time
+	// it is read here, its cgroup directory is gone.
+	out := docker(t, "run", "--name", name, img.Ref, "cat", "/proc/self/cgroup")
+	var cgPath string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "0::") {
+			cgPath = strings.TrimPrefix(l, "0::")
+		}
+	}
+	id := ContainerID(cgPath)
+	if id == "" {
+		t.Skipf("no cgroup v2 path with a container id in %q", out)
+	}
+	r.mu.Lock()
+	var cg uint64
+	for ino, cid := range r.byCgroup {
+		if cid == id {
+			cg = ino
+		}
+	}
+	r.mu.Unlock()
+	if cg == 0 {
+		t.Fatalf("cgroup of %s not recorded by inotify (watched %v)", id[:12], r.watched)
+	}
+	ev := &event.Event{Proc: event.Process{PID: 1 << 30, CgroupID: cg}}
+	if err := r.Attribute(context.Background(), ev); err != nil || ev.Container.Name != name || ev.Container.Image != img.Ref {
+		t.Errorf("short-lived: %+v, %v", ev.Container, err)
+	}
+}
