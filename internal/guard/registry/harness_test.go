@@ -66,6 +66,8 @@ type env struct {
 type envOpts struct {
 	scanner registry.ImageScanner
 	extra   string // appended to the policy YAML
+	// extraFor returns more policy YAML for the test's namespace.
+	extraFor func(ns string) string
 	dbDir   string
 }
 
@@ -98,6 +100,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.hooks = newHookSink(t)
+	if o.extraFor != nil {
+		o.extra += o.extraFor(e.ns)
+	}
 	policy := fmt.Sprintf(`service: picket-test
 htpasswd: %[2]s/htpasswd
 public: ["%[1]s/public*"]
@@ -109,7 +114,7 @@ grants:
   - {subjects: [prod], role: production, repositories: ["%[1]s/**"]}
   - {subjects: [guest], role: guest, repositories: ["%[1]s/**"]}
 immutable_tags:
-  - {repositories: ["%[1]s/**"], tags: ["v*"]}
+  - {repositories: ["%[1]s/app", "%[1]s/release/**"], tags: ["v*"]}
 gate:
   signatures:
     keys: [%[2]s/cosign.pub]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,13 +112,9 @@ func (g *Guard) serveToken(w http.ResponseWriter, r *http.Request, st *reqState)
 			if len(allowed) == 0 {
 				notes = append(notes, d.Reason)
 			}
-		case token.TypeRegistry:
-			if cfg.IsAdmin(id.Name, st.ip) {
-				allowed = []string{token.ActionAll}
-			}
 		}
 		acts := token.Intersect(a.Actions, allowed)
-		if a.Type == token.TypeRegistry && len(acts) > 0 {
+		if a.Type == token.TypeRegistry && cfg.IsAdmin(id.Name, st.ip) && slices.Contains(a.Actions, token.ActionAll) {
 			acts = []string{token.ActionAll}
 		}
 		if len(acts) > 0 {
