@@ -108,6 +108,7 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) (*repor
 			}
 		}
 	}
+	rep.Findings = append(rep.Findings, removedFindings(meta, results, fsys)...)
 	rep.Packages = dedupeHardlinked(rep.Packages)
 	inventory.Sort(rep.Packages)
 	in := &analyzer.ImageInput{
@@ -395,3 +396,43 @@ func (s *Scanner) analyzeImage(ctx context.Context, rep *report.Report, in *anal
 }
 
 func intPtr(i int) *int { return &i }
+
+// removedFindings reports secrets and malware in files that a later layer
+// deleted or replaced. They are not in the final file system, but they are
+// still in their layer: anyone who pulls the image can read them, so a
+// secret "removed" by a later RUN rm is still leaked.
+func removedFindings(meta *image.Metadata, results []*LayerResult, fsys *layer.FS) []*finding.Finding {
+	var out []*finding.Finding
+	for i, r := range results {
+		for _, p := range sortedKeys(r.Files) {
+			if fsys.Visible(p, i) {
+				continue
+			}
+			for _, fr := range r.Files[p] {
+				for _, f := range fr.Result.Findings {
+					if f.Kind != finding.KindSecret && f.Kind != finding.KindMalware {
+						continue
+					}
+					ff := *f
+					idx := i
+					ff.Location.LayerIndex = &idx
+					ff.Location.LayerDiffID = r.Table.DiffID
+					ff.Location.Image = meta.Name
+					ff.Attributes = make(map[string]string, len(f.Attributes)+1)
+					for k, v := range f.Attributes {
+						ff.Attributes[k] = v
+					}
+					ff.Attributes["removedInLaterLayer"] = "true"
+					ff.Title += " (file removed by a later layer)"
+					ff.Description = strings.TrimSpace(ff.Description + fmt.Sprintf(
+						" The file was deleted or replaced by a later layer, but layer %d still holds it: anyone who can pull the image can read it.", i))
+					if ff.Remediation == "" || f.Kind == finding.KindSecret {
+						ff.Remediation = strings.TrimSpace(ff.Remediation + " Deleting a file in a later layer does not remove it from the image: rebuild so that it never enters a layer (multi-stage builds, build secrets), and revoke the secret.")
+					}
+					out = append(out, &ff)
+				}
+			}
+		}
+	}
+	return out
+}

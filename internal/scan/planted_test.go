@@ -22,9 +22,25 @@ RUN echo "$NPM_TOKEN" >/dev/null
 RUN cp /bin/busybox /bin/rootsh && chmod 4755 /bin/rootsh
 COPY dot.env /app/.env
 RUN wget -qO- http://127.0.0.1:9/install.sh | sh || true
+COPY aws.ini /app/config/aws.ini
+COPY gh-token /root/.gh-token
+RUN rm /root/.gh-token
+COPY eicar.com /srv/eicar.com
+COPY up.php /var/www/html/up.php
 VOLUME /proc
 EXPOSE 22
 `
+
+// plantedFiles are the build context's files.
+var plantedFiles = map[string]string{
+	"dot.env":  "API_KEY=abc\n",
+	"aws.ini":  "[default]\naws_access_key_id = AKIA4HXQ2TZ7PLM3KW9B\naws_secret_access_key = q8Jd0r7Lk2VbX9mZp4Wc1Ny6Ht3Fs5Ga0Ue8Ri2Y\n",
+	"gh-token": "ghp_R8mKq2ZtW5xNv7LpC3bYh9JdF1sG6aQe4U0o\n",
+	// Built from two halves so that this source file is not itself the
+	// EICAR test file for scanners that look at it.
+	"eicar.com": `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-` + `STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`,
+	"up.php":    "<?php if (isset($_POST['c'])) { system($_POST['c']); } ?>\n",
+}
 
 // buildPlanted builds the planted image with the real Docker Engine.
 func buildPlanted(t *testing.T) string {
@@ -33,7 +49,9 @@ func buildPlanted(t *testing.T) string {
 	dir := t.TempDir()
 	df := strings.ReplaceAll(plantedDockerfile, "%BASE%", base.Ref)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644)
-	os.WriteFile(filepath.Join(dir, "dot.env"), []byte("API_KEY=abc\n"), 0o644)
+	for name, body := range plantedFiles {
+		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+	}
 	tag := "picket-test/planted:1"
 	cmd := exec.Command("docker", "build", "-q", "-t", tag, dir)
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
@@ -52,6 +70,7 @@ func TestPlantedImage(t *testing.T) {
 	type want struct {
 		rule, path string
 		layer      int // -1: image-level, no layer
+		removed    bool
 	}
 	// The layer each planted file was made in, from the history.
 	layerOf := func(marker string) int {
@@ -64,14 +83,18 @@ func TestPlantedImage(t *testing.T) {
 		return -1
 	}
 	wants := []want{
-		{"PKT-IMG-SECRET-ENV", "", -1},
-		{"PKT-IMG-SECRET-HISTORY", "", -1},
-		{"PKT-IMG-PIPE-INSTALL", "", -1},
-		{"PKT-IMG-SENSITIVE-VOLUME", "", -1},
-		{"PKT-IMG-EXPOSE-SSH", "", -1},
-		{"PKT-IMG-ROOT-USER", "", -1},
-		{"PKT-FS-SETUID", "/bin/rootsh", layerOf("rootsh")},
-		{"PKT-FS-UNNEEDED", "/app/.env", layerOf("/app/.env")},
+		{"PKT-IMG-SECRET-ENV", "", -1, false},
+		{"PKT-IMG-SECRET-HISTORY", "", -1, false},
+		{"PKT-IMG-PIPE-INSTALL", "", -1, false},
+		{"PKT-IMG-SENSITIVE-VOLUME", "", -1, false},
+		{"PKT-IMG-EXPOSE-SSH", "", -1, false},
+		{"PKT-IMG-ROOT-USER", "", -1, false},
+		{"PKT-FS-SETUID", "/bin/rootsh", layerOf("rootsh"), false},
+		{"PKT-FS-UNNEEDED", "/app/.env", layerOf("/app/.env"), false},
+		{"aws-secret-access-key", "/app/config/aws.ini", layerOf("/app/config/aws.ini"), false},
+		{"github-pat", "/root/.gh-token", layerOf("/root/.gh-token"), true},
+		{"PKT-YARA-EICAR_Test_File", "/srv/eicar.com", layerOf("/srv/eicar.com"), false},
+		{"PKT-WEBSHELL", "/var/www/html/up.php", layerOf("/var/www/html/up.php"), false},
 	}
 	for _, w := range wants {
 		found := false
@@ -80,10 +103,14 @@ func TestPlantedImage(t *testing.T) {
 				continue
 			}
 			found = true
+			if removed := f.Attributes["removedInLaterLayer"] == "true"; removed != w.removed {
+				t.Errorf("%s %s: removedInLaterLayer=%t, want %t", w.rule, w.path, removed, w.removed)
+			}
 			if w.layer >= 0 && (f.Location.LayerIndex == nil || *f.Location.LayerIndex != w.layer) {
 				t.Errorf("%s %s: layer %v, want %d", w.rule, w.path, layerIndex(f.Location.LayerIndex), w.layer)
 			}
-			if strings.Contains(f.Evidence, "hunter2hunter2") || strings.Contains(f.Evidence, "npm_s3cr3tt0k3nvalue") {
+			if strings.Contains(f.Evidence, "hunter2hunter2") || strings.Contains(f.Evidence, "npm_s3cr3tt0k3nvalue") ||
+				strings.Contains(f.Evidence, "q8Jd0r7Lk2VbX9mZp4Wc1Ny6Ht3Fs5Ga0Ue8Ri2Y") || strings.Contains(f.Evidence, "R8mKq2ZtW5xNv7LpC3bYh9JdF1sG6aQe4U0o") {
 				t.Errorf("%s: evidence leaks the secret: %q", w.rule, f.Evidence)
 			}
 		}
