@@ -290,52 +290,72 @@ func (m *Monitor) Run(ctx context.Context, out chan<- *event.Event) error {
 		if n <= 0 {
 			continue
 		}
-		n, err = unix.Read(fd, buf)
-		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("fim: read: %w", err)
-		}
+		// Gather the burst (a file is created, written, then closed; a
+		// binary is written then chmod'ed) until 50ms pass quietly, so one
+		// change is one event with the final hash.
 		var changed []string
-		overflow := false
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ie := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			name := ""
-			if l := int(ie.Len); l > 0 && off+unix.SizeofInotifyEvent+l <= n {
-				name = unix.ByteSliceToString(buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+l])
+		for i := 0; i < 40; i++ {
+			c, err := m.readEvents(fd, buf)
+			if err != nil {
+				return err
 			}
-			off += unix.SizeofInotifyEvent + int(ie.Len)
-			if ie.Mask&unix.IN_Q_OVERFLOW != 0 {
-				overflow = true
-				continue
+			changed = append(changed, c...)
+			if n, _ := unix.Poll(pfd, 50); n <= 0 {
+				break
 			}
-			m.mu.Lock()
-			dir := m.wds[ie.Wd]
-			m.mu.Unlock()
-			if dir == "" || name == "" {
-				continue
-			}
-			p := filepath.Join(dir, name)
-			if ie.Mask&unix.IN_ISDIR != 0 {
-				if ie.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && m.inTree(p) {
-					m.addTree(p)
-					changed = append(changed, m.treeFiles(p)...)
-				}
-				continue
-			}
-			if m.interesting(p) {
-				changed = append(changed, p)
-			}
-		}
-		if overflow {
-			m.mu.Lock()
-			m.lost++
-			m.mu.Unlock()
-			changed = m.allPaths()
 		}
 		m.check(ctx, out, changed)
 	}
+}
+
+// readEvents reads one batch of inotify events and returns the paths that
+// may have changed.
+func (m *Monitor) readEvents(fd int, buf []byte) ([]string, error) {
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("fim: read: %w", err)
+	}
+	var changed []string
+	overflow := false
+	for off := 0; off+unix.SizeofInotifyEvent <= n; {
+		ie := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		name := ""
+		if l := int(ie.Len); l > 0 && off+unix.SizeofInotifyEvent+l <= n {
+			name = unix.ByteSliceToString(buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+l])
+		}
+		off += unix.SizeofInotifyEvent + int(ie.Len)
+		if ie.Mask&unix.IN_Q_OVERFLOW != 0 {
+			overflow = true
+			continue
+		}
+		m.mu.Lock()
+		dir := m.wds[ie.Wd]
+		m.mu.Unlock()
+		if dir == "" || name == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if ie.Mask&unix.IN_ISDIR != 0 {
+			if ie.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && m.inTree(p) {
+				m.addTree(p)
+				changed = append(changed, m.treeFiles(p)...)
+			}
+			continue
+		}
+		if m.interesting(p) {
+			changed = append(changed, p)
+		}
+	}
+	if overflow {
+		m.mu.Lock()
+		m.lost++
+		m.mu.Unlock()
+		changed = m.allPaths()
+	}
+	return changed, nil
 }
 
 func (m *Monitor) addWatch(dir string) {
