@@ -231,7 +231,9 @@ func ParseAuditRules(text string) map[string]bool {
 		for i := 0; i < len(f); i++ {
 			switch {
 			case f[i] == "-w" && i+1 < len(f):
-				out[path.Clean(f[i+1])] = true
+				if strings.HasPrefix(f[i+1], "/") {
+					out[path.Clean(f[i+1])] = true
+				}
 				i++
 			case strings.HasPrefix(f[i], "-w") && len(f[i]) > 2 && strings.HasPrefix(f[i][2:], "/"):
 				out[path.Clean(f[i][2:])] = true

@@ -91,9 +91,19 @@ func containerdSocket(_ context.Context, e *Env) ([]string, *Outcome) {
 // registryCerts lists the files below /etc/docker/certs.d.
 func registryCerts(_ context.Context, e *Env) ([]string, *Outcome) {
 	const dir = "/etc/docker/certs.d"
-	base := e.path(dir)
+	// Follow a symlinked certs.d (inside the root) to walk what it names.
+	full, err := resolveIn(e.root, dir+"/_")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			o := info("%s not found: no registry certificates", dir)
+			return nil, &o
+		}
+		o := skipErr("cannot read "+dir, err)
+		return nil, &o
+	}
+	base := filepath.Dir(full)
 	var out []string
-	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
