@@ -146,7 +146,9 @@ func seconds(d Duration) string {
 func writeJUnit(w *bytes.Buffer, r *Report) error {
 	doc := junitSuites{Name: "picket bench docker (" + r.Benchmark + ")", Time: seconds(r.Duration)}
 	idx := map[int]int{}
+	suiteTime := map[int]Duration{}
 	for _, c := range r.Results {
+		suiteTime[c.Section] += c.Duration
 		i, ok := idx[c.Section]
 		if !ok {
 			i = len(doc.Suites)
@@ -171,6 +173,9 @@ func writeJUnit(w *bytes.Buffer, r *Report) error {
 		s.Tests++
 		doc.Tests++
 		s.Cases = append(s.Cases, tc)
+	}
+	for sec, i := range idx {
+		doc.Suites[i].Time = seconds(suiteTime[sec])
 	}
 	w.WriteString(xml.Header)
 	enc := xml.NewEncoder(w)
