@@ -366,7 +366,8 @@ func parsePrefixes(list []string) ([]netip.Prefix, error) {
 
 // compilePatterns turns repository globs into anchored expressions: "*"
 // matches within one path component, "**" any number of components
-// ("team/**" matches "team/a" and "team/a/b"; "**" matches everything).
+// ("team/**" matches "team/a" and "team/a/b", not "team"; "**" matches
+// everything).
 func compilePatterns(pats []string) ([]*regexp.Regexp, error) {
 	var out []*regexp.Regexp
 	for _, p := range pats {
@@ -378,7 +379,7 @@ func compilePatterns(pats []string) ([]*regexp.Regexp, error) {
 		for i := 0; i < len(p); i++ {
 			switch {
 			case strings.HasPrefix(p[i:], "/**"):
-				b.WriteString("(?:/.+)?")
+				b.WriteString("/.+")
 				i += 2
 			case strings.HasPrefix(p[i:], "**"):
 				b.WriteString(".*")

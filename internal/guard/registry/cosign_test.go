@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestVerifyPayload(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	digest := "sha256:" + strings.Repeat("c", 64)
+	payload := func(d, typ string) []byte {
+		return []byte(`{"critical":{"identity":{"docker-reference":"r/app"},"image":{"docker-manifest-digest":"` + d + `"},"type":"` + typ + `"},"optional":null}`)
+	}
+	sign := func(k *ecdsa.PrivateKey, p []byte) string {
+		sum := sha256.Sum256(p)
+		s, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
+		return base64.StdEncoding.EncodeToString(s)
+	}
+	good := payload(digest, CosignSignatureType)
+	wrongDigest := payload("sha256:"+strings.Repeat("d", 64), CosignSignatureType)
+	wrongType := payload(digest, "something else")
+	tests := []struct {
+		name    string
+		payload []byte
+		sig     string
+		want    string
+	}{
+		{"valid", good, sign(key, good), ""},
+		{"other key", good, sign(other, good), "does not verify"},
+		{"payload for another digest", wrongDigest, sign(key, wrongDigest), "signs sha256:ddd"},
+		{"wrong type", wrongType, sign(key, wrongType), "payload type"},
+		{"payload edited after signing", append(append([]byte{}, good...), ' '), sign(key, good), "does not verify"},
+		{"not base64", good, "%%%", "not base64"},
+		{"not JSON", []byte("hello"), sign(key, []byte("hello")), "simple-signing"},
+	}
+	for _, tc := range tests {
+		err := VerifyPayload(tc.payload, tc.sig, digest, []*ecdsa.PublicKey{&key.PublicKey})
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestLoadPublicKeys(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	der384, _ := x509.MarshalPKIXPublicKey(&p384.PublicKey)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o600)
+		return p
+	}
+	ok := write("ok.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if keys, err := LoadPublicKeys([]string{ok}); err != nil || len(keys) != 1 {
+		t.Fatalf("%v", err)
+	}
+	for name, b := range map[string][]byte{
+		"p384.pub":  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der384}),
+		"cert.pem":  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		"empty.pub": nil,
+	} {
+		if _, err := LoadPublicKeys([]string{write(name, b)}); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
+
+func TestGatePolicy(t *testing.T) {
+	dir := t.TempDir()
+	user := filepath.Join(dir, "user.yaml")
+	os.WriteFile(user, []byte(`rules:
+  - id: no-high-vulnerabilities
+    enabled: false
+  - id: fresh-database
+    message: vulnerability data older than a day
+    condition: verdict.db_age_hours < 0.0 || verdict.db_age_hours > 24.0
+    action: deny
+  - id: prod-needs-signature
+    condition: image.repository.startsWith("prod/") && !image.signed
+    action: warn
+`), 0o600)
+	p, err := LoadGatePolicy(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Verdict{Vulnerabilities: map[string]int{"HIGH": 3}, Findings: []VerdictFinding{{Kind: "vulnerability", Severity: "HIGH", ID: "CVE-1"}}}
+	got, err := p.Evaluate(context.Background(), GateInput{Repository: "prod/app", Verdict: v})
+	if err != nil || len(got) != 1 || !strings.Contains(got[0], "[fresh-database]") {
+		t.Errorf("got %q, %v", got, err)
+	}
+	v.Vulnerabilities["CRITICAL"] = 1
+	v.Findings = append(v.Findings, VerdictFinding{Kind: "vulnerability", Severity: "CRITICAL", ID: "CVE-2"})
+	got, _ = p.Evaluate(context.Background(), GateInput{Repository: "x", Verdict: v})
+	if len(got) != 2 || !strings.Contains(got[0], "1 CRITICAL (CVE-2)") {
+		t.Errorf("got %q", got)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - id: x\n    condition: verdict.critical >\n    action: deny\n"), 0o600)
+	if _, err := LoadGatePolicy(bad); err == nil {
+		t.Error("syntax error accepted")
+	}
+	os.WriteFile(bad, []byte("rules:\n  - id: x\n    condition: 'true'\n    action: explode\n"), 0o600)
+	if _, err := LoadGatePolicy(bad); err == nil || !strings.Contains(err.Error(), "want deny or warn") {
+		t.Errorf("bad action: %v", err)
+	}
+}
