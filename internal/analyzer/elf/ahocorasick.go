@@ -22,17 +22,18 @@ type matcher struct {
 	nstates  int
 }
 
-var lower [256]byte
-
-func init() {
-	for i := range lower {
+// lower maps ASCII upper-case bytes to lower case and every other byte to
+// itself.
+var lower = func() (t [256]byte) {
+	for i := range t {
 		b := byte(i)
 		if 'A' <= b && b <= 'Z' {
 			b += 'a' - 'A'
 		}
-		lower[i] = b
+		t[i] = b
 	}
-}
+	return t
+}()
 
 // newMatcher builds the automaton. exact[i] makes pattern i case-sensitive.
 func newMatcher(pats []string, exact []bool) *matcher {

@@ -25,10 +25,7 @@ var skipDirs = []string{
 }
 
 // skipExts are extensions of binary, media, archive and compiled files.
-var skipExts = map[string]bool{}
-
-func init() {
-	for _, e := range strings.Fields(`
+var skipExts = wordSet(`
 		.so .a .o .ko .lo .la .pyc .pyo .pyd .class .jar .war .ear .jmod .jsa .beam .wasm .dll .exe .node .dylib .lib .obj
 		.zip .gz .tgz .bz2 .tbz2 .xz .txz .zst .lz4 .lzma .lz .7z .rar .tar .deb .udeb .rpm .apk .whl .egg .gem .cab .iso .img .qcow2 .vmdk
 		.png .jpg .jpeg .gif .bmp .ico .icns .tif .tiff .webp .svg .svgz .xpm .xbm .pcx .psd
@@ -36,23 +33,14 @@ func init() {
 		.mp3 .mp4 .m4a .ogg .oga .opus .wav .flac .avi .mov .mkv .webm .mpg .mpeg
 		.pdf .mo .gmo .qm .db .sqlite .sqlite3 .gpg .kbx .pack .idx .map .hprof .pcap
 		.md5sums .sha1sums .sha256sums .symbols .shlibs .triggers
-	`) {
-		skipExts[e] = true
-	}
-}
+	`)
 
 // textExts are extensions of text files worth a partial scan when they are
 // above the size limit (logs, dumps, data and configuration).
-var textExts = map[string]bool{}
-
-func init() {
-	for _, e := range strings.Fields(`
+var textExts = wordSet(`
 		.txt .log .sql .csv .tsv .json .jsonl .ndjson .yaml .yml .xml .toml .ini .conf .cfg .cnf .env .properties .config
 		.js .mjs .cjs .ts .py .rb .php .go .java .kt .scala .cs .sh .bash .ps1 .pem .key .crt .dump .bak .har .ipynb
-	`) {
-		textExts[e] = true
-	}
-}
+	`)
 
 // ext returns the file's lower-case extension, treating "libfoo.so.1.2" as
 // ".so".
@@ -101,18 +89,12 @@ func testPath(p string) bool {
 // weakWords are values that are placeholders in generic assignments
 // ("password = changeme" in a sample config) but real, weak passwords in
 // files that only hold live values; rules with ReportWeak keep them.
-var weakWords = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields(`
+var weakWords = wordSet(`
 		password passwd pass pwd secret token key apikey api_key changeme change_me changeit
 		none null nil undefined true false yes no on off empty default required optional
 		test testing sample string value foo bar foobar admin root user username
 		mypassword yourpassword mysecret yoursecret secretkey my_secret your_secret
-	`) {
-		weakWords[w] = true
-	}
-}
+	`)
 
 // templateMarks inside a secret make it a template or a masked value,
 // whatever the rule.
@@ -207,4 +189,13 @@ func sequential(low string) bool {
 		}
 	}
 	return strings.Contains(low, "abcdefghijklmnopqrstuvwxyz") || strings.Contains(low, "1234567890abcdef")
+}
+
+// wordSet is the set of the whitespace-separated words of s.
+func wordSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(s) {
+		m[w] = true
+	}
+	return m
 }
