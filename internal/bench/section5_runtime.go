@@ -549,10 +549,9 @@ func execCmd(p *container.ExecProcessConfig) string {
 	return strings.TrimSpace(p.Entrypoint + " " + strings.Join(p.Arguments, " "))
 }
 
-// execCheck looks at the exec sessions the daemon still remembers for each
-// running container (finished ones are forgotten after a few minutes, so a
-// PASS here cannot cover the past: the result is then NOTE, pointing at the
-// audit log).
+// execCheck looks at the exec sessions of each running container that the
+// daemon still holds (running ones; finished ones are forgotten, so a clean
+// result cannot cover the past: it is NOTE, pointing at the audit log).
 func execCheck(what string, bad func(*container.ExecProcessConfig) string) func(context.Context, *Env) Outcome {
 	return func(ctx context.Context, e *Env) Outcome {
 		cs, err := e.Containers(ctx)
@@ -586,7 +585,7 @@ func execCheck(what string, bad func(*container.ExecProcessConfig) string) func(
 		case len(errs) > 0:
 			return skip("cannot inspect exec sessions: %s", strings.Join(errs, "; "))
 		}
-		return note("no %s exec among the %d exec sessions the daemon remembers; older ones are only in the audit log (ausearch -k docker)", what, seen)
+		return note("no %s exec among the %d exec sessions the daemon holds; finished ones are only in the audit log (ausearch -k docker)", what, seen)
 	}
 }
 
