@@ -33,6 +33,9 @@ type Env struct {
 	timeout    time.Duration
 	hostCmds   *bool
 	getenv     func(string) string
+	// withStopped makes Containers include containers that are not running
+	// (tests only: the benchmark looks at running containers).
+	withStopped bool
 
 	cliOnce sync.Once
 	cliErr  error
@@ -265,7 +268,7 @@ func (e *Env) Containers(ctx context.Context) ([]container.InspectResponse, erro
 		e.ctrAll = all.Items
 		e.ctrTotal = len(all.Items)
 		for _, s := range all.Items {
-			if s.State != container.StateRunning {
+			if s.State != container.StateRunning && !e.withStopped {
 				continue
 			}
 			name := ""
@@ -285,7 +288,7 @@ func (e *Env) Containers(ctx context.Context) ([]container.InspectResponse, erro
 				e.ctrErr = fmt.Errorf("inspect container %s: %w", name, err)
 				return
 			}
-			if r.Container.State == nil || !r.Container.State.Running || r.Container.HostConfig == nil || r.Container.Config == nil {
+			if r.Container.State == nil || (!r.Container.State.Running && !e.withStopped) || r.Container.HostConfig == nil || r.Container.Config == nil {
 				continue
 			}
 			e.containers = append(e.containers, r.Container)

@@ -307,3 +307,24 @@ func TestWholeHost(t *testing.T) {
 	}
 	checkSummary(t, rep)
 }
+
+// TestPrivilegedContainerConfig checks 5.5 and 5.22 on the daemon's own
+// inspect data of a privileged container that is created but not started:
+// some hosts (this one included when dockerd lacks a capability) cannot run
+// privileged containers, yet the configuration is what the checks read.
+func TestPrivilegedContainerConfig(t *testing.T) {
+	busybox := testimage.RequireBusybox(t)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	name := "picket-test-bench-" + hex.EncodeToString(rnd[:]) + "-privcfg"
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	docker(t, "create", "--name", name, "--privileged", busybox.Ref, "sleep", "3600")
+	env := NewEnv(WithContainerFilter(func(n string) bool { return n == name }))
+	env.withStopped = true
+	defer env.Close()
+	rep, err := Run(context.Background(), env, Selection{Checks: []string{"5.5", "5.22", "5.4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertResults(t, rep, map[string]want{"5.5": {Warn, name}, "5.22": {Warn, name}, "5.4": {Pass, ""}})
+}
