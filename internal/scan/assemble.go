@@ -397,10 +397,12 @@ func (s *Scanner) analyzeImage(ctx context.Context, rep *report.Report, in *anal
 
 func intPtr(i int) *int { return &i }
 
-// removedFindings reports secrets and malware in files that a later layer
-// deleted or replaced. They are not in the final file system, but they are
-// still in their layer: anyone who pulls the image can read them, so a
-// secret "removed" by a later RUN rm is still leaked.
+// removedFindings reports secrets in files that a later layer deleted or
+// replaced. They are not in the final file system, but they are still in
+// their layer: anyone who pulls the image can read them, so a secret
+// "removed" by a later RUN rm is still leaked. (Malware in a removed file
+// cannot run from the image and is not reported: build steps often fetch,
+// use and delete tools.)
 func removedFindings(meta *image.Metadata, results []*LayerResult, fsys *layer.FS) []*finding.Finding {
 	var out []*finding.Finding
 	for i, r := range results {
@@ -410,7 +412,7 @@ func removedFindings(meta *image.Metadata, results []*LayerResult, fsys *layer.F
 			}
 			for _, fr := range r.Files[p] {
 				for _, f := range fr.Result.Findings {
-					if f.Kind != finding.KindSecret && f.Kind != finding.KindMalware {
+					if f.Kind != finding.KindSecret {
 						continue
 					}
 					ff := *f
@@ -426,9 +428,7 @@ func removedFindings(meta *image.Metadata, results []*LayerResult, fsys *layer.F
 					ff.Title += " (file removed by a later layer)"
 					ff.Description = strings.TrimSpace(ff.Description + fmt.Sprintf(
 						" The file was deleted or replaced by a later layer, but layer %d still holds it: anyone who can pull the image can read it.", i))
-					if ff.Remediation == "" || f.Kind == finding.KindSecret {
-						ff.Remediation = strings.TrimSpace(ff.Remediation + " Deleting a file in a later layer does not remove it from the image: rebuild so that it never enters a layer (multi-stage builds, build secrets), and revoke the secret.")
-					}
+					ff.Remediation = strings.TrimSpace(ff.Remediation + " Deleting a file in a later layer does not remove it from the image: rebuild so that it never enters a layer (multi-stage builds, build secrets), and revoke the secret.")
 					out = append(out, &ff)
 				}
 			}
