@@ -253,3 +253,8 @@ func globSegs(pat, segs []string) bool {
 	}
 	return len(segs) == 0
 }
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
