@@ -182,8 +182,8 @@ static __always_inline void fill_sock(struct file *f, struct sock_info *si)
 	si->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	si->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (si->family == AF_INET) {
-		BPF_CORE_READ_INTO(&si->saddr[0], sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(&si->daddr[0], sk, __sk_common.skc_daddr);
+		BPF_CORE_READ_INTO((__u32 *)si->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)si->daddr, sk, __sk_common.skc_daddr);
 	} else if (si->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&si->saddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&si->daddr, sk, __sk_common.skc_v6_daddr);
@@ -258,6 +258,8 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 			e->exec_flags |= EXEC_LOWER;
 	}
 	e->exe_magic = magic;
+	e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	e->exe_ino = BPF_CORE_READ(ino, i_ino);
 
 	struct fs_struct *fs = BPF_CORE_READ(t, fs);
 	walk_path(__builtin_preserve_access_index(&fs->pwd), &e->cwd);
@@ -541,8 +543,26 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		fill_sock(fd_file(t, e->args[0]), &e->sock);
 		break;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0) < 0)
+	if ((e->aux & AUX_RELATIVE) && ret >= 0) {
+		/* A relative open that succeeded: resolve the opened file's path
+		 * here, while the file exists (user space would race with it). */
+		struct open_event *o = bpf_ringbuf_reserve(&events, sizeof(*o), 0);
+		if (!o) {
+			count_drop();
+			bpf_map_delete_elem(&inflight, &tid);
+			return 0;
+		}
+		bpf_probe_read_kernel(&o->s, sizeof(o->s), e);
+		o->s.h.kind = KIND_OPEN_RESOLVED;
+		struct file *f = fd_file(t, ret);
+		if (f)
+			walk_path(__builtin_preserve_access_index(&f->f_path), &o->resolved);
+		else
+			o->resolved.depth = 0;
+		bpf_ringbuf_submit(o, 0);
+	} else if (bpf_ringbuf_output(&events, e, sizeof(*e), 0) < 0) {
 		count_drop();
+	}
 	bpf_map_delete_elem(&inflight, &tid);
 	return 0;
 }
@@ -551,3 +571,4 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 const struct exec_event *unused_exec_event __attribute__((unused));
 const struct fork_event *unused_fork_event __attribute__((unused));
 const struct exit_event *unused_exit_event __attribute__((unused));
+const struct open_event *unused_open_event __attribute__((unused));

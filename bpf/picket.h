@@ -21,6 +21,7 @@
 #define KIND_FORK 2
 #define KIND_EXIT 3
 #define KIND_SYSCALL 4
+#define KIND_OPEN_RESOLVED 5 /* a relative open, with the opened file's path */
 
 /* hdr.flags */
 #define HDR_TTY 1
@@ -133,6 +134,8 @@ struct exec_event {
 	__u32 args_len;
 	__u32 exec_flags;
 	__u64 exe_magic; /* superblock magic of the executable's filesystem */
+	__u32 exe_dev;   /* its superblock's dev_t (kernel encoding: major << 20 | minor) */
+	__u32 exe_ino;   /* and inode number (low 32 bits) */
 	char filename[PATH_LEN];
 	char args[ARGS_LEN];
 	struct path_parts exe;
@@ -172,6 +175,11 @@ struct sys_event {
 	__u8 addr[ADDR_LEN];
 	char path[PATH_LEN];
 	char path2[PATH_LEN];
+};
+
+struct open_event {
+	struct sys_event s;
+	struct path_parts resolved; /* the opened file, walked in the kernel */
 };
 
 struct watch_key {

@@ -185,7 +185,8 @@ type Stats struct {
 	Drops []uint64 `json:"drops"`
 	// Lost counts events lost in user space (channel full, decode errors).
 	Lost uint64 `json:"lost"`
-	// Skipped counts events a user-space budget chose not to forward
-	// (relative-path opens resolved in user space beyond their rate limit).
+	// Skipped counts events a sensor's user-space filter or budget chose not
+	// to forward (container runtime set-up, relative-path opens beyond
+	// their rate limit). They are not losses of matching events.
 	Skipped uint64 `json:"skipped,omitempty"`
 }

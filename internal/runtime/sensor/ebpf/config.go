@@ -115,6 +115,7 @@ type config struct {
 	full           FullPolicy
 	syscalls       bool
 	ignoreSelf     bool
+	runtimeSetup   bool
 	cacheSize      int
 	now            func() time.Time
 }
@@ -150,6 +151,13 @@ func WithSyscalls(on bool) Option { return func(c *config) { c.syscalls = on } }
 // WithIgnoreSelf sets whether the sensor's own process is filtered out in
 // the kernel (default true).
 func WithIgnoreSelf(on bool) Option { return func(c *config) { c.ignoreSelf = on } }
+
+// WithRuntimeSetup keeps the syscall events of the container runtime
+// setting a container up (processes named "runc:[0:PARENT]",
+// "runc:[1:CHILD]", "runc:[2:INIT]": its mounts, unshare, setuid, capset,
+// /proc/sys writes), which are dropped by default and counted in
+// Stats.Skipped. Exec, fork and exit are always kept.
+func WithRuntimeSetup(keep bool) Option { return func(c *config) { c.runtimeSetup = keep } }
 
 func newConfig(opts []Option) (config, error) {
 	c := config{

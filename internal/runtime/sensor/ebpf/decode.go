@@ -21,6 +21,7 @@ const (
 	kindFork    = 2
 	kindExit    = 3
 	kindSyscall = 4
+	kindOpen    = 5 // a relative open resolved in the kernel
 
 	hdrTTY = 1
 
@@ -87,6 +88,7 @@ var (
 	sizeFork = int(unsafe.Sizeof(picketForkEvent{}))
 	sizeExit = int(unsafe.Sizeof(picketExitEvent{}))
 	sizeSys  = int(unsafe.Sizeof(picketSysEvent{}))
+	sizeOpen = int(unsafe.Sizeof(picketOpenEvent{}))
 )
 
 // ErrRecord is wrapped by every decoding error.
@@ -102,6 +104,7 @@ type raw struct {
 	exec *picketExecEvent
 	exit *picketExitEvent
 	sys  *picketSysEvent
+	open *picketOpenEvent // kindOpen: sys is open.S
 }
 
 // view checks b and views it as a record. b must stay alive and unchanged
@@ -126,9 +129,21 @@ func view(b []byte) (raw, error) {
 	case kindExit:
 		need = sizeExit
 		r.exit = (*picketExitEvent)(unsafe.Pointer(&b[0]))
-	case kindSyscall:
+	case kindSyscall, kindOpen:
 		need = sizeSys
+		if r.kind == kindOpen {
+			need = sizeOpen
+		}
+		if len(b) < need {
+			return raw{}, fmt.Errorf("%w: kind %d has %d bytes, want %d", ErrRecord, r.kind, len(b), need)
+		}
 		r.sys = (*picketSysEvent)(unsafe.Pointer(&b[0]))
+		if r.kind == kindOpen {
+			r.open = (*picketOpenEvent)(unsafe.Pointer(&b[0]))
+			if op := r.sys.Op; op != opOpen && op != opOpenat && op != opOpenat2 {
+				return raw{}, fmt.Errorf("%w: resolved open with op %d", ErrRecord, op)
+			}
+		}
 		if r.sys.Op == 0 || int(r.sys.Op) >= len(opKind) || opKind[r.sys.Op] == "" {
 			return raw{}, fmt.Errorf("%w: unknown syscall op %d", ErrRecord, r.sys.Op)
 		}

@@ -41,6 +41,7 @@ type Sensor struct {
 	clk   *clock
 	fs    *procfs.FS
 	procs *procCache
+	fuse  *fuseLayers
 
 	counts  map[event.Kind]*atomic.Uint64
 	lost    atomic.Uint64
@@ -91,7 +92,7 @@ func New(opts ...Option) (*Sensor, error) {
 		return nil, fmt.Errorf("ebpf: %w", err)
 	}
 
-	s := &Sensor{cfg: cfg, clk: newClock(), fs: procfs.Default, procs: newProcCache(cfg.cacheSize)}
+	s := &Sensor{cfg: cfg, clk: newClock(), fs: procfs.Default, procs: newProcCache(cfg.cacheSize), fuse: newFuseLayers("/proc")}
 	s.counts = make(map[event.Kind]*atomic.Uint64)
 	for _, k := range append([]event.Kind{event.Exec, event.Fork, event.Exit}, opKind[1:]...) {
 		if k != "" && s.counts[k] == nil {
@@ -296,6 +297,11 @@ func (s *Sensor) decode(b []byte) (*event.Event, error) {
 	switch r.kind {
 	case kindExec:
 		decodeExec(e, r.exec, s.clk)
+		if r.exec.ExeMagic == fuseMagic {
+			// fuse-overlayfs: the kernel cannot see layers; look up the
+			// mount's upper directory.
+			e.Proc.UpperLayer, _ = s.fuse.inUpper(kernelDev(r.exec.ExeDev), e.Proc.Exe)
+		}
 		s.procs.put(e.Proc.PID, infoFrom(&e.Proc))
 		s.parent(e)
 	case kindFork:
@@ -313,9 +319,13 @@ func (s *Sensor) decode(b []byte) (*event.Event, error) {
 		e.Signal = int32(code & 0x7f)
 		s.enrich(e)
 		s.procs.del(e.Proc.PID)
-	case kindSyscall:
+	case kindSyscall, kindOpen:
+		if !s.cfg.runtimeSetup && isRuntimeSetup(r.hdr.Comm[:]) {
+			s.skipped.Add(1)
+			return nil, nil
+		}
 		decodeSys(e, r.sys, s.clk)
-		if !s.resolve(e, r.sys) {
+		if !s.resolve(e, r) {
 			return nil, nil
 		}
 		s.enrich(e)
@@ -325,13 +335,21 @@ func (s *Sensor) decode(b []byte) (*event.Event, error) {
 
 // resolve completes paths that need /proc: relative opens (matched against
 // the watches here, under a budget), fchmod and finit_module descriptors.
-func (s *Sensor) resolve(e *event.Event, sys *picketSysEvent) bool {
+func (s *Sensor) resolve(e *event.Event, r raw) bool {
 	pid := e.Proc.PID
+	sys := r.sys
 	switch sys.Op {
 	case opOpen, opOpenat, opOpenat2:
 		if sys.Aux&auxRelative == 0 {
 			return true
 		}
+		if r.open != nil && r.open.Resolved.Depth > 0 {
+			// Succeeded: the kernel walked the opened file's path.
+			e.File.Path = joinPath(&r.open.Resolved)
+			return matchWatches(s.cfg.watches, e.File.Path, e.File.Write)
+		}
+		// Failed (or unresolvable): join with the cwd from /proc, under a
+		// budget since it costs a readlink and races with the process.
 		if !s.budget.take(s.cfg.now()) {
 			s.skipped.Add(1)
 			return false
@@ -361,6 +379,17 @@ func (s *Sensor) resolve(e *event.Event, sys *picketSysEvent) bool {
 }
 
 const atFDCWD = -100
+
+// isRuntimeSetup: comm is runc's while it sets a container up.
+func isRuntimeSetup(comm []int8) bool {
+	const p = "runc:["
+	for i := 0; i < len(p); i++ {
+		if i >= len(comm) || byte(comm[i]) != p[i] {
+			return false
+		}
+	}
+	return true
+}
 
 func moduleName(path string) string {
 	n := filepath.Base(path)

@@ -19,6 +19,8 @@ type picketExecEvent struct {
 	ArgsLen   uint32
 	ExecFlags uint32
 	ExeMagic  uint64
+	ExeDev    uint32
+	ExeIno    uint32
 	Filename  [256]int8
 	Args      [1024]int8
 	Exe       picketPathParts
@@ -56,6 +58,12 @@ type picketHdr struct {
 	Flags     uint32
 	Pad       uint32
 	Comm      [16]int8
+}
+
+type picketOpenEvent struct {
+	_        structs.HostLayout
+	S        picketSysEvent
+	Resolved picketPathParts
 }
 
 type picketPathParts struct {
@@ -118,6 +126,7 @@ const (
 	picketVarUnusedExecEvent = "unused_exec_event"
 	picketVarUnusedExitEvent = "unused_exit_event"
 	picketVarUnusedForkEvent = "unused_fork_event"
+	picketVarUnusedOpenEvent = "unused_open_event"
 )
 
 // loadPicket returns the embedded CollectionSpec for picket.
@@ -190,6 +199,7 @@ type picketVariableSpecs struct {
 	UnusedExecEvent *ebpf.VariableSpec `ebpf:"unused_exec_event"`
 	UnusedExitEvent *ebpf.VariableSpec `ebpf:"unused_exit_event"`
 	UnusedForkEvent *ebpf.VariableSpec `ebpf:"unused_fork_event"`
+	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
 }
 
 // picketObjects contains all objects after they have been loaded into the kernel.
@@ -240,6 +250,7 @@ type picketVariables struct {
 	UnusedExecEvent *ebpf.Variable `ebpf:"unused_exec_event"`
 	UnusedExitEvent *ebpf.Variable `ebpf:"unused_exit_event"`
 	UnusedForkEvent *ebpf.Variable `ebpf:"unused_fork_event"`
+	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
 }
 
 // picketPrograms contains all programs after they have been loaded into the kernel.

@@ -45,8 +45,39 @@ func New(proc, cgroupRoot string) *FS {
 	return &FS{proc: proc, cgroup: cgroupRoot, boot: bootTime(), tick: 100}
 }
 
-// Default is the host's /proc and /sys/fs/cgroup.
-var Default = New("/proc", "/sys/fs/cgroup")
+// Default is the host's /proc and its cgroup v2 mount (found in
+// /proc/self/mountinfo: /sys/fs/cgroup on unified hosts,
+// /sys/fs/cgroup/unified on hybrid cgroup v1 hosts).
+var Default = New("/proc", Cgroup2Mount())
+
+// Cgroup2Mount is where the cgroup v2 hierarchy is mounted
+// ("/sys/fs/cgroup" when it cannot be found).
+func Cgroup2Mount() string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "/sys/fs/cgroup"
+	}
+	if m, ok := cgroup2FromMountinfo(b); ok {
+		return m
+	}
+	return "/sys/fs/cgroup"
+}
+
+// cgroup2FromMountinfo finds the first cgroup2 mount point: the mount
+// point is field 5, the filesystem type follows the " - " separator.
+func cgroup2FromMountinfo(b []byte) (string, bool) {
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		f := strings.Fields(pre)
+		if len(f) >= 5 {
+			return f[4], true
+		}
+	}
+	return "", false
+}
 
 // bootTime is the wall-clock time of boot (CLOCK_BOOTTIME origin).
 func bootTime() time.Time {
