@@ -260,18 +260,25 @@ func (g *Guard) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error)
 		return nil, fmt.Errorf("compressed body (Content-Encoding %s) on a guarded endpoint", ce)
 	}
 	if r.ContentLength > g.maxBody {
+		w.Header().Set("Connection", "close")
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, r.ContentLength, g.maxBody)
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(g.now().Add(g.bodyTimeout))
-	defer rc.SetReadDeadline(time.Time{})
 	b, err := io.ReadAll(io.LimitReader(r.Body, g.maxBody+1))
+	if err == nil && int64(len(b)) > g.maxBody {
+		err = fmt.Errorf("%w: more than %d bytes", errTooLarge, g.maxBody)
+	} else if err != nil {
+		err = fmt.Errorf("reading body: %w", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading body: %w", err)
+		// Refuse and hang up: the rest of the body is not read, and the
+		// expired deadline keeps a slow sender from holding the connection.
+		w.Header().Set("Connection", "close")
+		_ = rc.SetReadDeadline(g.now())
+		return nil, err
 	}
-	if int64(len(b)) > g.maxBody {
-		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, g.maxBody)
-	}
+	_ = rc.SetReadDeadline(time.Time{})
 	return b, nil
 }
 
