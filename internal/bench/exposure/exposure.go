@@ -155,6 +155,7 @@ type prober struct {
 	mtls   bool   // the TLS server demanded a client certificate
 	tlsErr string // why TLS was not used
 	cache  map[string]*answer
+	dead   error // a transport error: the endpoint stopped answering
 }
 
 type answer struct {
@@ -257,6 +258,9 @@ func (p *prober) get(ctx context.Context, path string) (*answer, error) {
 	if a, ok := p.cache[path]; ok {
 		return a, nil
 	}
+	if p.dead != nil {
+		return nil, p.dead
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
 	if err != nil {
 		return nil, err
@@ -265,6 +269,9 @@ func (p *prober) get(ctx context.Context, path string) (*answer, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.hc.Do(req)
 	if err != nil {
+		// Timeouts and resets end the probing of this endpoint: one slow
+		// host must not cost a timeout per probe.
+		p.dead = err
 		return nil, err
 	}
 	defer resp.Body.Close()
