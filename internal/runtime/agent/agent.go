@@ -15,6 +15,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,6 +225,15 @@ func (a *Agent) process(ev *event.Event, alerts chan<- *output.Alert) {
 			}
 		}
 	}
+	if ev.Kind == event.Exec && (ev.Proc.ParentComm == "" || ev.Proc.ParentComm == "exe") && ev.Proc.PPID != 0 {
+		// The sensor has not seen the parent exec (started before the
+		// agent, or a forked worker such as a web server's), or the parent
+		// is a busybox applet re-executed through /proc/self/exe (comm
+		// "exe"): name it after its argv[0].
+		if name := parentName(ev.Proc.PPID); name != "" {
+			ev.Proc.ParentComm = name
+		}
+	}
 	hits, err := a.cfg.Rules.Eval(ctx, ev)
 	if err != nil {
 		var ee *policyEvalError
@@ -301,6 +311,25 @@ func (a *Agent) alert(ev *event.Event, h rules.Hit, sev finding.Severity) *outpu
 		Event:     ev,
 		LatencyNS: lat,
 	}
+}
+
+// parentName is the program name of a live process: basename of argv[0],
+// else its comm.
+func parentName(pid uint32) string {
+	p := "/proc/" + strconv.Itoa(int(pid))
+	if b, err := os.ReadFile(p + "/cmdline"); err == nil && len(b) > 0 {
+		arg0, _, _ := strings.Cut(string(b), "\x00")
+		if i := strings.LastIndexByte(arg0, '/'); i >= 0 {
+			arg0 = arg0[i+1:]
+		}
+		if arg0 != "" {
+			return arg0
+		}
+	}
+	if b, err := os.ReadFile(p + "/comm"); err == nil {
+		return strings.TrimSuffix(string(b), "\n")
+	}
+	return ""
 }
 
 // evidence is a one-line summary of the process.
