@@ -15,12 +15,12 @@ import (
 
 // WebhookOptions configure a webhook.
 type WebhookOptions struct {
-	Headers  map[string]string
-	Timeout  time.Duration // per attempt (default 5s)
-	Retries  int           // attempts after the first (default 3)
-	Backoff  time.Duration // first retry delay, doubled each time (default 250ms)
-	Queue    int           // alerts waiting for delivery (default 1024); beyond, dropped and counted
-	Client   *http.Client
+	Headers map[string]string
+	Timeout time.Duration // per attempt (default 5s)
+	Retries int           // attempts after the first (default 3)
+	Backoff time.Duration // first retry delay, doubled each time (default 250ms)
+	Queue   int           // alerts waiting for delivery (default 1024); beyond, dropped and counted
+	Client  *http.Client
 }
 
 // Webhook POSTs each alert as a JSON object. Delivery is asynchronous: Write

@@ -12,8 +12,8 @@
 package rules
 
 import (
-	_ "embed"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
