@@ -382,3 +382,51 @@ func TestContainerBehaviours(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlayUpperLayer mounts a kernel overlayfs and runs one binary from
+// its lower layer, one created through the mount (upper layer) and one
+// copied up by a chmod: the CO-RE read of struct ovl_inode.__upperdentry
+// must tell them apart.
+func TestOverlayUpperLayer(t *testing.T) {
+	c := startSensor(t)
+	dir := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skip("ebpf: no /bin/true to copy: " + err.Error())
+	}
+	for _, n := range []string{"fromlower", "copiedup"} {
+		if err := os.WriteFile(filepath.Join(dir, "lower", n), self, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := filepath.Join(dir, "merged")
+	opts := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", dir, dir, dir)
+	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", opts, merged).CombinedOutput(); err != nil {
+		t.Skipf("ebpf: cannot mount overlayfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", merged).Run() })
+	if err := os.WriteFile(filepath.Join(merged, "fromupper"), self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(merged, "copiedup"), 0o750); err != nil { // copy-up
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		upper bool
+	}{{"fromlower", false}, {"fromupper", true}, {"copiedup", true}} {
+		path := filepath.Join(merged, tc.name)
+		if err := exec.Command(path).Run(); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		e := c.wait(t, "exec "+tc.name, func(e *event.Event) bool { return e.Kind == event.Exec && e.Proc.Filename == path })
+		if e.Proc.Exe != path || e.Proc.UpperLayer != tc.upper {
+			t.Errorf("%s: exe %q upper %v, want %q upper %v", tc.name, e.Proc.Exe, e.Proc.UpperLayer, path, tc.upper)
+		}
+	}
+}
