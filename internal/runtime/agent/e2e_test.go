@@ -406,3 +406,68 @@ func TestZZLatencyReport(t *testing.T) {
 		len(lat), Percentile(lat, .5), Percentile(lat, .99), lat[len(lat)-1], st.Events, st.Sources)
 	_ = event.Exec
 }
+
+// TestSurvivesDockerdRestart restarts the Docker daemon under the running
+// agent: the events stream breaks, attribution reconnects with its backoff,
+// and a container started afterwards is attributed and alerted on. It
+// restarts the machine's dockerd, so it runs only when
+// PICKET_TEST_DOCKERD_RESTART=1 (never alongside other Docker tests).
+func TestSurvivesDockerdRestart(t *testing.T) {
+	if os.Getenv("PICKET_TEST_DOCKERD_RESTART") != "1" {
+		t.Skip("agent: restarts dockerd; set PICKET_TEST_DOCKERD_RESTART=1 to run (alone)")
+	}
+	h := startAgent(t)
+	bb := testimage.RequireBusybox(t)
+	restart, err := dockerdRestartCommand()
+	if err != nil {
+		t.Skip("agent: cannot restart dockerd here: " + err.Error())
+	}
+	before := h.a.Stats().Attribution.Reconnects
+
+	// A container seen before the restart.
+	old := containerName("restart-before")
+	run(t, old, bb.Ref, "find", "/etc", "-name", "id_rsa")
+	h.wait(t, old, "search-private-keys", 20*time.Second)
+
+	t.Logf("restarting dockerd: %v", restart)
+	if out, err := exec.Command(restart[0], restart[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", restart, err, out)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for exec.Command("docker", "info").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("dockerd did not come back within 90s")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for {
+		st := h.a.Stats().Attribution
+		if st.Connected && st.Reconnects > before {
+			t.Logf("attribution reconnected: %+v", *st)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attribution did not reconnect: %+v", *st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A container started after the restart is attributed and alerted on.
+	name := containerName("restart-after")
+	run(t, name, bb.Ref, "find", "/etc", "-name", "id_rsa")
+	al := h.wait(t, name, "search-private-keys", 20*time.Second)
+	if al.Event.Container.Image != bb.Ref {
+		t.Errorf("after restart: container %+v", al.Event.Container)
+	}
+}
+
+// dockerdRestartCommand finds how this host manages dockerd.
+func dockerdRestartCommand() ([]string, error) {
+	if exec.Command("systemctl", "is-active", "--quiet", "docker").Run() == nil {
+		return []string{"systemctl", "restart", "docker"}, nil
+	}
+	if exec.Command("service", "docker", "status").Run() == nil {
+		return []string{"service", "docker", "restart"}, nil
+	}
+	return nil, errors.New("dockerd is managed neither by systemd nor by service(8)")
+}

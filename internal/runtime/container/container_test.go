@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
 	"github.com/picket-cdr/picket/internal/testimage"
@@ -192,5 +195,85 @@ func TestShortLivedContainer(t *testing.T) {
 	ev := &event.Event{Proc: event.Process{PID: 1 << 30, CgroupID: cg}}
 	if err := r.Attribute(context.Background(), ev); err != nil || ev.Container.Name != name || ev.Container.Image != img.Ref {
 		t.Errorf("short-lived: %+v, %v", ev.Container, err)
+	}
+}
+
+// cutStream is the real Docker client whose first events stream breaks
+// after a moment, as it does when dockerd restarts.
+type cutStream struct {
+	*client.Client
+	cuts atomic.Int32
+}
+
+func (c *cutStream) Events(ctx context.Context, o client.EventsListOptions) client.EventsResult {
+	if c.cuts.Add(1) > 1 {
+		return c.Client.Events(ctx, o)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	res := c.Client.Events(ctx, o)
+	go func() { <-ctx.Done(); cancel() }()
+	return res
+}
+
+// TestReconnect: when the events stream breaks, the resolver re-opens it
+// (with its backoff) and re-lists the running containers.
+func TestReconnect(t *testing.T) {
+	img := requireDocker(t)
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	r, err := New(&cutStream{Client: cli}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Stats().Reconnects < 1 || !r.Stats().Connected {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnect: %+v", r.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	name := fmt.Sprintf("picket-test-agent-reconnect-%d", time.Now().UnixNano())
+	id := docker(t, "run", "-d", "--name", name, img.Ref, "sleep", "30")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	pid, _ := strconv.Atoi(docker(t, "inspect", "-f", "{{.State.Pid}}", id))
+	ev := procEvent(t, r, pid)
+	if err := r.Attribute(ctx, ev); err != nil || ev.Container.Name != name {
+		t.Errorf("after reconnect: %+v, %v", ev.Container, err)
+	}
+	// The rename event (from the new stream) refreshes the name.
+	docker(t, "rename", name, name+"-renamed")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name+"-renamed").Run() })
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		ev := procEvent(t, r, pid)
+		r.Attribute(ctx, ev)
+		if ev.Container.Name == name+"-renamed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rename not seen: %+v", ev.Container)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCacheBound: containers that are gone are evicted beyond the bound.
+func TestCacheBound(t *testing.T) {
+	img := requireDocker(t)
+	r := startResolver(t, Options{MaxContainers: 5})
+	for i := 0; i < 12; i++ {
+		name := fmt.Sprintf("picket-test-agent-bound-%d-%d", time.Now().UnixNano(), i)
+		docker(t, "run", "--rm", "--name", name, img.Ref, "true")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if st := r.Stats(); st.Containers > 5 || st.Evicted == 0 {
+		t.Errorf("stats %+v, want at most 5 containers and evictions", st)
 	}
 }
