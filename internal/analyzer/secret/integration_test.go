@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,7 +76,8 @@ func fake(prefix string, n int, alphabet string) string {
 const alnum = "q8W2e5R7t1Y4u6I9o0P3a5S7d9F1g3H5j7K9l2Z4x6C8v0B2n4M6"
 
 // Secrets planted in three layers come out with the layer and path of the
-// file in the final filesystem, once each, redacted.
+// file, once each, redacted; secrets in files a later layer deleted or
+// overwrote are still in their layer and come out marked as removed.
 func TestSecretsInLayers(t *testing.T) {
 	ghToken := fake("ghp_", 36, alnum)
 	pemBody := strings.Repeat(fake("", 64, alnum+"+/")+"\n", 10)
@@ -125,9 +127,19 @@ func TestSecretsInLayers(t *testing.T) {
 		{"docker-config-auth", "/root/.docker/config.json", 1, 1},
 		{"redis-requirepass", "/etc/redis/redis.conf", 3, 2},
 	}
-	for _, w := range want {
-		if got[w] == nil {
+	removed := []loc{
+		{"env-file-secret", "/app/old.env", 1, 0}, // whited out in layer 1
+		{"github-pat", "/srv/notes.txt", 2, 1},    // overwritten in layer 2
+	}
+	for _, w := range append(want, removed...) {
+		f := got[w]
+		if f == nil {
 			t.Errorf("missing %+v", w)
+			continue
+		}
+		isRemoved := f.Attributes["removedInLaterLayer"] == "true"
+		if wantRemoved := slices.Contains(removed, w); isRemoved != wantRemoved {
+			t.Errorf("%+v: removedInLaterLayer=%t, want %t", w, isRemoved, wantRemoved)
 		}
 		delete(got, w)
 	}
