@@ -33,7 +33,7 @@ func TestParseMessages(t *testing.T) {
 	dgram = append(dgram, msg(cnIdxProc, evUID, 7, 11, 11, 1000, 0)...)
 	dgram = append(dgram, msg(cnIdxProc, evPtrace, 8, 12, 12, 11, 11)...)
 	dgram = append(dgram, msg(cnIdxProc, evExit, 9, 11, 11, 256, 17, 10, 10)...)
-	dgram = append(dgram, msg(99, evExec, 10, 1, 1)...)              // another connector: skipped
+	dgram = append(dgram, msg(99, evExec, 10, 1, 1)...)               // another connector: skipped
 	dgram = append(dgram, msg(cnIdxProc, 0x12345, 11, 1, 2, 3, 4)...) // future event: kept as What only
 	got, err := ParseMessages(dgram)
 	if err != nil {
@@ -62,9 +62,13 @@ func TestParseMessagesMalformed(t *testing.T) {
 	tests := map[string][]byte{
 		"short header":  good[:10],
 		"length beyond": func() []byte { b := append([]byte(nil), good...); binary.NativeEndian.PutUint32(b, 1000); return b }(),
-		"cn_msg short":  func() []byte { b := append([]byte(nil), good[:nlmsgHdrLen+8]...); binary.NativeEndian.PutUint32(b, uint32(len(b))); return b }(),
-		"data len":      func() []byte { b := append([]byte(nil), good...); binary.NativeEndian.PutUint16(b[32:], 500); return b }(),
-		"event short":   msg(cnIdxProc, evFork, 1, 2),
+		"cn_msg short": func() []byte {
+			b := append([]byte(nil), good[:nlmsgHdrLen+8]...)
+			binary.NativeEndian.PutUint32(b, uint32(len(b)))
+			return b
+		}(),
+		"data len":    func() []byte { b := append([]byte(nil), good...); binary.NativeEndian.PutUint16(b[32:], 500); return b }(),
+		"event short": msg(cnIdxProc, evFork, 1, 2),
 	}
 	for name, b := range tests {
 		if _, err := ParseMessages(b); !errors.Is(err, ErrMalformed) {
