@@ -131,7 +131,8 @@ func TestDefaultRules(t *testing.T) {
 			[]*event.Event{exec(ctr, "3", "/memfd:x (deleted)"), exec(host, "x", "memfd:payload"),
 				with(exec(ctr, "3", "/x"), func(ev *event.Event) { ev.Proc.ExeDeleted = true }),
 				with(exec(ctr, "3", "/x"), func(ev *event.Event) { ev.Proc.Filename = "/dev/fd/3" })},
-			[]*event.Event{exec(ctr, "memfd", "/usr/bin/memfd")}},
+			[]*event.Event{exec(ctr, "memfd", "/usr/bin/memfd"),
+				with(exec(host, "runc", "/memfd:runc_cloned:/proc/self/exe (deleted)", "runc", "init"), func(ev *event.Event) { ev.Proc.Filename = "/dev/fd/6" })}},
 		{"kernel-module-load",
 			[]*event.Event{{Kind: event.ModuleLoad, Container: ctr, Proc: event.Process{Comm: "python3"}, Module: &event.Module{FD: 3}, Ret: -1},
 				{Kind: event.ModuleLoad, Container: host, Proc: event.Process{Comm: "evil"}, Module: &event.Module{Name: "rootkit"}}},
@@ -231,6 +232,19 @@ func TestMessageRender(t *testing.T) {
 	}
 	if got := Render("{nope} {net.dst_port} {container.labels}", ev); got != "{nope}  {container.labels}" {
 		t.Errorf("Render = %q", got)
+	}
+	for _, tt := range []struct {
+		ev   *event.Event
+		want string
+	}{
+		{exec(ctr, "exe", "/bin/busybox", "nc", "-l"), "nc in container web (busybox:1)"},
+		{exec(host, "sshd", "/usr/sbin/sshd"), "sshd in the host"},
+		{exec(event.Container{ID: "abc"}, "", "/usr/bin/x"), "x in container abc"},
+		{exec(event.Container{}, "cat", "/bin/cat"), "cat in an unattributed process"},
+	} {
+		if got := Render("{proc.name} in {where}", tt.ev); got != tt.want {
+			t.Errorf("Render = %q, want %q", got, tt.want)
+		}
 	}
 }
 
