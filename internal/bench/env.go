@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,16 +354,6 @@ func (e *Env) forContainers(ctx context.Context, okText string, fn func(c contai
 		return warn("%d of %d running containers", len(items), len(cs)).withItems(items)
 	}
 	return pass("%d running containers %s", len(cs), okText)
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -17,7 +17,6 @@ import (
 // must be.
 type fileSpec struct {
 	id, title, remediation string
-	level                  int
 	locate                 func(ctx context.Context, e *Env) ([]string, *Outcome)
 	owner                  string      // "root:root" or "root:docker"; "" for a mode check
 	maxMode                fs.FileMode // permission bits allowed, for a mode check
@@ -149,7 +148,7 @@ var fileSpecs = []fileSpec{
 	{id: "3.16", title: "Ensure that the Docker socket file permissions are set to 660 or more restrictively", locate: dockerSocket, maxMode: 0o660, socket: true},
 	{id: "3.17", title: "Ensure that the daemon.json file ownership is set to root:root", locate: daemonJSON, owner: "root:root"},
 	{id: "3.18", title: "Ensure that daemon.json file permissions are set to 644 or more restrictive", locate: daemonJSON, maxMode: 0o644},
-	{id: "3.19", title: "Ensure that the /etc/default/docker file ownership is set to root:root", locate: one("/etc/default/docker"), owner: "root:root", level: 1},
+	{id: "3.19", title: "Ensure that the /etc/default/docker file ownership is set to root:root", locate: one("/etc/default/docker"), owner: "root:root"},
 	{id: "3.20", title: "Ensure that the /etc/sysconfig/docker file permissions are set to 644 or more restrictively", locate: one("/etc/sysconfig/docker"), maxMode: 0o644},
 	{id: "3.21", title: "Ensure that the /etc/sysconfig/docker file ownership is set to root:root", locate: one("/etc/sysconfig/docker"), owner: "root:root"},
 	{id: "3.22", title: "Ensure that the /etc/default/docker file permissions are set to 644 or more restrictively", locate: one("/etc/default/docker"), maxMode: 0o644},
