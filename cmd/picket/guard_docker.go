@@ -195,13 +195,17 @@ func runGuardDocker(ctx context.Context, g *globalFlags, f *guardDockerFlags, cm
 		listeners = append(listeners, l)
 		g.logger.Info("guard docker: listening", "addr", addr, "upstream", up.String())
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	errc := make(chan error, 3)
+	servers := 1
 	go func() { errc <- docker.Serve(ctx, guard, 10*time.Second, listeners...) }()
 	if f.authzSocket != "" {
 		l, err := docker.Listen("unix://"+f.authzSocket, 0o600, -1, nil)
 		if err != nil {
 			return err
 		}
+		servers++
 		go func() { errc <- docker.Serve(ctx, guard.AuthZHandler(f.anonymous), 5*time.Second, l) }()
 	}
 	if f.metricsListen != "" {
@@ -211,14 +215,20 @@ func runGuardDocker(ctx context.Context, g *globalFlags, f *guardDockerFlags, cm
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", guard.Metrics().Handler())
+		servers++
 		go func() { errc <- docker.Serve(ctx, mux, time.Second, l) }()
 	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		return err
+	// Every server returns after ctx ends (graceful shutdown) or on error;
+	// the first error stops the others.
+	var firstErr error
+	for range servers {
+		if err := <-errc; err != nil && firstErr == nil {
+			firstErr = err
+			stop()
+		}
 	}
+	guard.Close() // write the queued audit records before the log closes
+	return firstErr
 }
 
 func auditOptions(f *guardDockerFlags) ([]audit.Option, func(), error) {

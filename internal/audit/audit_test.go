@@ -188,6 +188,28 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
+func TestWriteBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := w.WriteBatch([]Record{rec(1), rec(2), rec(3)})
+	if err != nil || len(es) != 3 || es[2].Seq != 3 {
+		t.Fatalf("WriteBatch = %v, %v", es, err)
+	}
+	bad := rec(4)
+	bad.Extra = map[string]any{"seq": 1}
+	if es, err := w.WriteBatch([]Record{rec(4), bad, rec(5)}); err == nil || len(es) != 1 {
+		t.Fatalf("WriteBatch with a bad record = %v, %v", es, err)
+	}
+	w.Close()
+	data, _ := os.ReadFile(path)
+	if res := verify(t, data); !res.OK() || res.Records != 4 {
+		t.Fatalf("result = %+v", res)
+	}
+}
+
 func TestExtraClash(t *testing.T) {
 	w, err := Open(filepath.Join(t.TempDir(), "a.log"))
 	if err != nil {

@@ -192,6 +192,42 @@ func (w *Writer) ForwardErrors() uint64 { return w.fwdErrs.Load() }
 // Write appends one record. A zero Time is set to now. With SyncEach it
 // returns after the line is fsynced.
 func (w *Writer) Write(r Record) (Entry, error) {
+	e, err := w.append(r)
+	if err != nil {
+		return e, err
+	}
+	return e, w.afterWrite(e.Seq)
+}
+
+// WriteBatch appends records in order and, with SyncEach, fsyncs once for
+// all of them. It stops at the first record that fails.
+func (w *Writer) WriteBatch(rs []Record) ([]Entry, error) {
+	out := make([]Entry, 0, len(rs))
+	for _, r := range rs {
+		e, err := w.append(r)
+		if err != nil {
+			if len(out) > 0 {
+				_ = w.afterWrite(out[len(out)-1].Seq)
+			}
+			return out, err
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	return out, w.afterWrite(out[len(out)-1].Seq)
+}
+
+func (w *Writer) afterWrite(seq uint64) error {
+	if w.policy.interval == 0 && !w.policy.none {
+		return w.syncTo(seq)
+	}
+	return nil
+}
+
+// append writes one line without syncing.
+func (w *Writer) append(r Record) (Entry, error) {
 	if r.Time.IsZero() {
 		r.Time = w.now()
 	}
@@ -223,11 +259,6 @@ func (w *Writer) Write(r Record) (Entry, error) {
 	for _, f := range w.fwd {
 		if f.Forward(ln) != nil {
 			w.fwdErrs.Add(1)
-		}
-	}
-	if w.policy.interval == 0 && !w.policy.none {
-		if err := w.syncTo(e.Seq); err != nil {
-			return e, err
 		}
 	}
 	return e, nil

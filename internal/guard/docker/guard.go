@@ -41,7 +41,22 @@ type Guard struct {
 	lookupUID   func(int) string
 	rp          *httputil.ReverseProxy
 	now         func() time.Time
+
+	auditQ    chan auditItem
+	auditDone chan struct{}
+	auditMu   sync.RWMutex // held for reading while sending to auditQ
+	closed    bool
 }
+
+// auditItem is a record to write, or (rec nil) a flush marker.
+type auditItem struct {
+	rec   *audit.Record
+	flush chan struct{}
+}
+
+// auditQueue bounds the records waiting for the audit writer; when it is
+// full, requests wait (audit records are never dropped).
+const auditQueue = 4096
 
 // Option configures a Guard.
 type Option func(*Guard)
@@ -82,6 +97,10 @@ func New(up *Upstream, pol *Policy, opts ...Option) *Guard {
 	}
 	if g.access.tokens == nil {
 		_ = g.access.init()
+	}
+	if g.audit != nil {
+		g.auditQ, g.auditDone = make(chan auditItem, auditQueue), make(chan struct{})
+		go g.auditLoop()
 	}
 	g.rp = &httputil.ReverseProxy{
 		Transport:     up.transport,
@@ -362,10 +381,89 @@ func (g *Guard) finish(e *entry) {
 		}
 		rec.Extra["auth"] = e.id.Auth
 	}
-	if _, err := g.audit.Write(rec); err != nil {
+	g.auditMu.RLock()
+	defer g.auditMu.RUnlock()
+	if g.closed {
 		g.metrics.auditErrs.Inc()
-		g.log.Error("guard: audit", "err", err)
+		g.log.Error("guard: audit record after Close (stream outlived shutdown)", "path", rec.Path)
+		return
 	}
+	g.auditQ <- auditItem{rec: &rec}
+}
+
+// auditLoop writes queued records in batches: with the default fsync
+// policy one fsync covers every record that arrived meanwhile, and no
+// request waits for the disk.
+func (g *Guard) auditLoop() {
+	defer close(g.auditDone)
+	var batch []audit.Record
+	var flushes []chan struct{}
+	for it := range g.auditQ {
+		batch, flushes = batch[:0], flushes[:0]
+		add := func(it auditItem) {
+			if it.rec != nil {
+				batch = append(batch, *it.rec)
+			} else {
+				flushes = append(flushes, it.flush)
+			}
+		}
+		add(it)
+	more:
+		for len(batch) < 512 {
+			select {
+			case it, ok := <-g.auditQ:
+				if !ok {
+					break more
+				}
+				add(it)
+			default:
+				break more
+			}
+		}
+		if len(batch) > 0 {
+			if es, err := g.audit.WriteBatch(batch); err != nil {
+				g.metrics.auditErrs.Add(float64(len(batch) - len(es)))
+				g.log.Error("guard: audit", "err", err)
+			}
+		}
+		for _, f := range flushes {
+			close(f)
+		}
+	}
+}
+
+// FlushAudit waits until every record queued so far is written (and, with
+// the default policy, fsynced).
+func (g *Guard) FlushAudit() {
+	if g.auditQ == nil {
+		return
+	}
+	done := make(chan struct{})
+	g.auditMu.RLock()
+	if g.closed {
+		g.auditMu.RUnlock()
+		return
+	}
+	g.auditQ <- auditItem{flush: done}
+	g.auditMu.RUnlock()
+	<-done
+}
+
+// Close writes the queued audit records; call it after the servers have
+// stopped and before closing the audit writer.
+func (g *Guard) Close() {
+	if g.auditQ == nil {
+		return
+	}
+	g.auditMu.Lock()
+	if g.closed {
+		g.auditMu.Unlock()
+		return
+	}
+	g.closed = true
+	close(g.auditQ)
+	g.auditMu.Unlock()
+	<-g.auditDone
 }
 
 func isUpgrade(r *http.Request) bool {

@@ -100,6 +100,7 @@ func startGuard(t *testing.T, s guardSetup) *testGuard {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		tg.srv.Shutdown(ctx)
+		tg.Guard.Close()
 		aw.Close()
 		up.Close()
 	})

@@ -248,6 +248,7 @@ func TestDockerCLIThroughGuard(t *testing.T) {
 		}
 	})
 	t.Run("audit log verifies and records decisions", func(t *testing.T) {
+		g.FlushAudit()
 		res, err := audit.VerifyFile(g.auditLog)
 		if err != nil || !res.OK() {
 			t.Fatalf("verify: %+v %v", res, err)
