@@ -431,6 +431,10 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			e->addr_len = len;
 		break;
 	}
+	case OP_ACCEPT:
+	case OP_ACCEPT4:
+		fill_sock(fd_file(t, a0), &e->sock); /* the listener */
+		break;
 	case OP_DUP2:
 	case OP_DUP3: {
 		struct file *f = fd_file(t, a0);
@@ -531,13 +535,20 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	switch (e->op) {
 	case OP_ACCEPT:
-	case OP_ACCEPT4:
+	case OP_ACCEPT4: {
 		if (ret < 0) {
 			bpf_map_delete_elem(&inflight, &tid);
 			return 0;
 		}
+		/* e->sock holds the listener (from sys_enter). A connection reset
+		 * before accept returns has lost its local port: keep the
+		 * listener's. */
+		__u16 lport = e->sock.sport;
 		fill_sock(fd_file(t, ret), &e->sock);
+		if (e->sock.sport == 0)
+			e->sock.sport = lport;
 		break;
+	}
 	case OP_CONNECT:
 	case OP_BIND:
 		fill_sock(fd_file(t, e->args[0]), &e->sock);
