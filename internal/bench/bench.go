@@ -281,6 +281,11 @@ type HostInfo struct {
 	Root          string `json:"root"`
 	Rootless      bool   `json:"rootless,omitempty"`
 	DaemonError   string `json:"daemonError,omitempty"`
+	// ConfigConflicts lists directives given both on the dockerd command
+	// line and in daemon.json (dockerd refuses to start with them; a daemon
+	// started before the file was edited will not come back after a
+	// restart), and command-line arguments Picket could not parse.
+	ConfigConflicts []string `json:"configConflicts,omitempty"`
 }
 
 // BenchmarkName is the benchmark version the checks follow.

@@ -89,6 +89,11 @@ func (d *DaemonConfig) Describe(key string) string {
 	if s.Source != "flag" {
 		src = s.Source
 	}
+	for _, c := range d.Conflicts {
+		if strings.HasPrefix(c, key+": ") {
+			src += "; also set in " + d.File + ", which makes dockerd refuse to start: " + c
+		}
+	}
 	return fmt.Sprintf("%s=%s (%s)", key, strings.Join(s.Values, ","), src)
 }
 

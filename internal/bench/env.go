@@ -325,6 +325,9 @@ func (e *Env) hostInfo(ctx context.Context) HostInfo {
 	if e.cli != nil {
 		h.DockerHost = e.cli.DaemonHost()
 	}
+	if e.cfg != nil { // only when a check read the configuration
+		h.ConfigConflicts = e.cfg.Conflicts
+	}
 	if h.Hostname == "" {
 		if b, err := os.ReadFile(e.path("/etc/hostname")); err == nil {
 			h.Hostname = strings.TrimSpace(string(b))

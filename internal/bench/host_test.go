@@ -343,3 +343,18 @@ func TestNoDaemonSkipsRuntimeSections(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagAndFileConflict(t *testing.T) {
+	s := goodHost
+	s.cmdline = []string{"/usr/bin/dockerd", "--icc=true", "--containerd=/run/containerd/containerd.sock"}
+	root := makeHost(t, s)
+	rep := runHost(t, root, Selection{Checks: []string{"2.2"}})
+	r, _ := rep.Result("2.2")
+	// The running daemon got the flag (icc on), whatever the file says.
+	if r.Result != Warn || !strings.Contains(r.Details, "refuse to start") {
+		t.Errorf("2.2: %s %q, want WARN naming the conflict", r.Result, r.Details)
+	}
+	if len(rep.Host.ConfigConflicts) != 1 || !strings.HasPrefix(rep.Host.ConfigConflicts[0], "icc: ") {
+		t.Errorf("conflicts %v", rep.Host.ConfigConflicts)
+	}
+}

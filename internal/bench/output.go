@@ -73,6 +73,9 @@ func writeText(w *bytes.Buffer, r *Report, opts WriteOptions) {
 	if r.Host.DaemonError != "" {
 		fmt.Fprintf(w, "# daemon: %s\n", r.Host.DaemonError)
 	}
+	for _, c := range r.Host.ConfigConflicts {
+		fmt.Fprintf(w, "# daemon configuration conflict: %s\n", c)
+	}
 	section := -1
 	for _, c := range r.Results {
 		if c.Section != section {
