@@ -79,8 +79,7 @@ func main() {
 }
 
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd *exec.Cmd
 }
 
 func (p *proc) stop() {

@@ -88,6 +88,11 @@ func TestGatePolicy(t *testing.T) {
     message: vulnerability data older than a day
     condition: verdict.db_age_hours < 0.0 || verdict.db_age_hours > 24.0
     action: deny
+  - id: no-fixable-highs
+    message: fixable high vulnerabilities
+    condition: verdict.findings.exists(f, f.kind == "vulnerability" && f.severity == "HIGH" && "fixedVersion" in f.attributes)
+    action: deny
+    exceptions: ['image.repository.startsWith("legacy/")']
   - id: prod-needs-signature
     condition: image.repository.startsWith("prod/") && !image.signed
     action: warn
@@ -101,6 +106,15 @@ func TestGatePolicy(t *testing.T) {
 	if err != nil || len(got) != 1 || !strings.Contains(got[0], "[fresh-database]") {
 		t.Errorf("got %q, %v", got, err)
 	}
+	v.Findings[0].Attrs = map[string]string{"fixedVersion": "1.2"}
+	got, _ = p.Evaluate(context.Background(), GateInput{Repository: "prod/app", Verdict: v})
+	if len(got) != 2 || !strings.Contains(got[1], "[no-fixable-highs]") {
+		t.Errorf("fixable high: got %q", got)
+	}
+	if got, _ = p.Evaluate(context.Background(), GateInput{Repository: "legacy/app", Verdict: v}); len(got) != 1 {
+		t.Errorf("exception: got %q", got)
+	}
+	v.Findings[0].Attrs = nil
 	v.Vulnerabilities["CRITICAL"] = 1
 	v.Findings = append(v.Findings, VerdictFinding{Kind: "vulnerability", Severity: "CRITICAL", ID: "CVE-2"})
 	got, _ = p.Evaluate(context.Background(), GateInput{Repository: "x", Verdict: v})

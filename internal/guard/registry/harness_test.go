@@ -68,7 +68,10 @@ type envOpts struct {
 	extra   string // appended to the policy YAML
 	// extraFor returns more policy YAML for the test's namespace.
 	extraFor func(ns string) string
-	dbDir   string
+	// upstreamAuth protects the upstream with basic auth; the guard gets
+	// upUser/upPass as its upstream credentials.
+	upstreamAuth   bool
+	upUser, upPass string
 }
 
 // newEnv starts Debian's docker-registry and a guard on loopback. The
@@ -80,7 +83,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Skip("integration test (starts a registry): skipped with -short")
 	}
 	e := &env{t: t, dir: t.TempDir(), ns: "picket-test-registry-" + randHex(4)}
-	e.upstream = testregistry.Start(t)
+	if o.upstreamAuth {
+		e.upstream = testregistry.Start(t, testregistry.WithAuth("guard-upstream", "upstream-pw-1"))
+	} else {
+		e.upstream = testregistry.Start(t)
+	}
 	var ht strings.Builder
 	for u, p := range users {
 		h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
@@ -134,7 +141,7 @@ webhooks:
 	t.Cleanup(func() { aw.Close() })
 	opts := registry.Options{Upstream: e.upstream.URL(), Config: cfg, ConfigPath: filepath.Join(e.dir, "policy.yaml"),
 		StateDir: filepath.Join(e.dir, "state"), SigningKey: e.tokenKey, Audit: aw, Scanner: o.scanner,
-		ScanTimeout: 2 * time.Minute}
+		ScanTimeout: 2 * time.Minute, UpstreamUsername: o.upUser, UpstreamPassword: o.upPass}
 	if e.guard, err = registry.New(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // metrics are the guard's Prometheus metrics (namespace picket_registry_guard).
@@ -49,6 +50,6 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.denials, m.tokens, m.scans, m.scanSeconds,
 		m.scanQueue, m.scansDropped, m.webhooks, m.auditErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
