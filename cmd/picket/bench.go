@@ -24,7 +24,13 @@ func newBenchCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Host compliance: CIS Docker Benchmark checks and exposed-API discovery",
-		Args:  cobra.NoArgs,
+		Long: `Check hosts before their containers are trusted.
+
+  picket bench docker     CIS Docker Benchmark v1.6.0 (sections 1-7) on this Docker host
+  picket bench exposure   Docker, Kubernetes and registry APIs answering without authentication
+
+See docs/bench.md.`,
+		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newBenchDockerCmd(g), newBenchExposureCmd(g))
 	return cmd

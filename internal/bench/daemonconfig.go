@@ -120,13 +120,6 @@ func (d *DaemonConfig) Sources() string {
 	return "read from " + strings.Join(parts, " and ")
 }
 
-// Known reports whether anything at all was learnt about the configuration:
-// without a command line and without a readable daemon.json, "not set"
-// means "not known", and checks relying on it must SKIP.
-func (d *DaemonConfig) Known() bool {
-	return d.Process != nil || (d.FileErr == nil && d.FileFound) || (d.FileErr == nil && d.ProcessErr == nil)
-}
-
 // flagKeys maps dockerd flags whose daemon.json key differs.
 var flagKeys = map[string]string{
 	"H": "hosts", "host": "hosts",
