@@ -529,6 +529,12 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_delete_elem(&inflight, &tid);
 		return 0;
 	}
+	if (ret == -512 || ret == -513 || ret == -514 || ret == -516) {
+		/* -ERESTART*: interrupted by a signal and about to be restarted
+		 * (sys_enter/sys_exit fire again); report the restarted call only. */
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
 	e->h.ret = ret;
 	e->h.ktime = bpf_ktime_get_ns();
 	struct task_struct *t = (void *)bpf_get_current_task();
