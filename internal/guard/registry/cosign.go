@@ -133,7 +133,7 @@ type ociDescriptor struct {
 // the manifest tagged sha256-<hex>.sig, each of whose layers carries a
 // signature annotation over its blob, the simple-signing payload.
 func (g *Guard) verifySignature(ctx context.Context, repo, digest string) error {
-	keys := g.keys
+	keys := g.keys()
 	if len(keys) == 0 {
 		return errors.New("no signature keys configured")
 	}

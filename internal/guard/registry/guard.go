@@ -73,8 +73,8 @@ type Guard struct {
 	store        *Store
 	scanner      ImageScanner
 	scans        *scanQueue
-	policy       GatePolicy
-	keys         []*ecdsa.PublicKey
+	policyP      atomic.Pointer[GatePolicy]
+	keysP        atomic.Pointer[[]*ecdsa.PublicKey]
 	audit        AuditSink
 	auditBroken  atomic.Bool
 	notify       *notifier
@@ -134,12 +134,6 @@ func New(o Options) (*Guard, error) {
 	if g.tokens, err = token.New(key, "picket-registry-guard", o.Config.Service, token.WithTTL(o.Config.TokenTTL)); err != nil {
 		return nil, err
 	}
-	g.policy = o.Policy
-	if g.policy == nil {
-		if g.policy, err = LoadGatePolicy(o.Config.Gate.Policies...); err != nil {
-			return nil, err
-		}
-	}
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -186,13 +180,26 @@ func (g *Guard) apply(c *Config) error {
 	if err != nil {
 		return err
 	}
-	g.keys = keys
+	pol := g.opts.Policy
+	if pol == nil {
+		p, err := LoadGatePolicy(c.Gate.Policies...)
+		if err != nil {
+			return err
+		}
+		pol = p
+	}
+	g.keysP.Store(&keys)
+	g.policyP.Store(&pol)
 	g.config.Store(c)
 	return nil
 }
 
-// Reload re-reads the config file (and the htpasswd file it names). On
-// error the running config stays.
+func (g *Guard) keys() []*ecdsa.PublicKey { return *g.keysP.Load() }
+func (g *Guard) policy() GatePolicy       { return *g.policyP.Load() }
+
+// Reload re-reads the config file (and the htpasswd file, signature keys
+// and gate policies it names). On error the running config stays.
+// Webhook receivers are read at start only.
 func (g *Guard) Reload() error {
 	if g.opts.ConfigPath == "" {
 		return errors.New("registry: no config file to reload")
@@ -226,10 +233,7 @@ func (g *Guard) WaitIdle(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		g.scans.mu.Lock()
-		n := len(g.scans.pending)
-		g.scans.mu.Unlock()
-		if n == 0 {
+		if !g.scans.busy() {
 			return nil
 		}
 		select {

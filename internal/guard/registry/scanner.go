@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/picket-cdr/picket/internal/analyzer/all" // the scanner's analyzers
@@ -129,7 +130,9 @@ type scanQueue struct {
 	jobs    chan scanJob
 	mu      sync.Mutex
 	pending map[string]bool
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // workers
+	feeders sync.WaitGroup // background rescans
+	feeding atomic.Int32
 	timeout time.Duration
 }
 
@@ -160,9 +163,19 @@ func (q *scanQueue) enqueue(j scanJob) error {
 	}
 }
 
+// close stops the queue: the caller has cancelled the guard's context, so
+// feeders return; then the workers finish.
 func (q *scanQueue) close() {
+	q.feeders.Wait()
 	close(q.jobs)
 	q.wg.Wait()
+}
+
+// busy reports whether scans are queued, running or about to be queued.
+func (q *scanQueue) busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending) > 0 || q.feeding.Load() > 0
 }
 
 func (q *scanQueue) run() {
@@ -216,8 +229,24 @@ func summarize(v *Verdict) string {
 	return fmt.Sprintf("vulnerabilities %v, findings %d", v.Vulnerabilities, len(v.Findings))
 }
 
+// enqueueWait queues a job, waiting for room in the queue.
+func (q *scanQueue) enqueueWait(ctx context.Context, j scanJob) error {
+	for {
+		err := q.enqueue(j)
+		if !errors.Is(err, ErrQueueFull) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // Rescan queues every stored verdict's image again (after a database
-// update). It returns how many were queued.
+// update), in the background, waiting for room in the queue. It returns
+// how many images will be rescanned.
 func (g *Guard) Rescan() (int, error) {
 	var jobs []scanJob
 	children := map[string][]string{}
@@ -231,13 +260,29 @@ func (g *Guard) Rescan() (int, error) {
 	}); err != nil {
 		return 0, fmt.Errorf("registry: rescan: %w", err)
 	}
-	n := 0
-	for _, j := range jobs {
-		j.children = children[j.digest]
-		if err := g.scans.enqueue(j); err != nil {
-			return n, fmt.Errorf("registry: rescan: queued %d of %d: %w", n, len(jobs), err)
+	// The first jobs are queued now (so WaitIdle sees them), the rest as
+	// room frees up.
+	i := 0
+	for ; i < len(jobs); i++ {
+		jobs[i].children = children[jobs[i].digest]
+		if err := g.scans.enqueue(jobs[i]); err != nil {
+			break
 		}
-		n++
 	}
-	return n, nil
+	if rest := jobs[i:]; len(rest) > 0 {
+		g.scans.feeders.Add(1)
+		g.scans.feeding.Add(1)
+		go func() {
+			defer g.scans.feeders.Done()
+			defer g.scans.feeding.Add(-1)
+			for _, j := range rest {
+				j.children = children[j.digest]
+				if err := g.scans.enqueueWait(g.baseCtx, j); err != nil {
+					g.log.Warn("rescan interrupted", "err", err)
+					return
+				}
+			}
+		}()
+	}
+	return len(jobs), nil
 }

@@ -391,7 +391,7 @@ func (g *Guard) checkGate(ctx context.Context, r *http.Request, cfg *Config, rou
 	}
 	if v != nil {
 		in := GateInput{Repository: route.Repo, Reference: route.Reference, Digest: digest, Identity: st.id.Name, Verdict: v, Signed: signed}
-		denials, err := g.policy.Evaluate(ctx, in)
+		denials, err := g.policy().Evaluate(ctx, in)
 		if err != nil {
 			return digest, "pull gate: policy error (fail closed): " + err.Error(), http.StatusForbidden
 		}
