@@ -16,9 +16,15 @@ import (
 // Variables are the names rule conditions may read: the json names of the
 // fields of event.Event. Sub-objects are never null: a rule on exec events
 // may read file.path (empty) without a has() guard.
+//
+// One more variable is derived from the event: proc_names, the names the
+// process goes by (comm, base names of exe, of the path given to execve and
+// of argv[0]; busybox applets re-executed through /proc/self/exe have the
+// comm "exe" and are named by argv[0]), without empty or duplicate entries.
 var Variables = []string{
 	"time", "kind", "sensor", "proc", "container", "ret", "exit_code", "signal",
 	"net", "file", "dup", "cred", "ptrace", "module", "mount", "ns", "integrity", "kernel_time_ns",
+	"proc_names",
 }
 
 // Env returns the CEL environment of runtime rules: the event's fields as
@@ -54,6 +60,7 @@ func Env(mining, malicious *Intel) (*cel.Env, error) {
 		cel.Variable("ns", obj("NS")),
 		cel.Variable("integrity", obj("Integrity")),
 		cel.Variable("kernel_time_ns", cel.UintType),
+		cel.Variable("proc_names", cel.ListType(cel.StringType)),
 		cel.Function("basename",
 			cel.Overload("basename_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val {
@@ -109,14 +116,17 @@ var (
 )
 
 // activation exposes an event to CEL without copying it.
-type activation struct{ ev *event.Event }
+type activation struct {
+	ev    *event.Event
+	names []string
+}
 
 // Activation returns the CEL activation for ev (see Variables).
-func Activation(ev *event.Event) interpreter.Activation { return activation{ev} }
+func Activation(ev *event.Event) interpreter.Activation { return &activation{ev: ev} }
 
-func (a activation) Parent() interpreter.Activation { return nil }
+func (a *activation) Parent() interpreter.Activation { return nil }
 
-func (a activation) ResolveName(name string) (any, bool) {
+func (a *activation) ResolveName(name string) (any, bool) {
 	ev := a.ev
 	switch name {
 	case "time":
@@ -155,6 +165,11 @@ func (a activation) ResolveName(name string) (any, bool) {
 		return orZero(ev.Integrity, &zeroIntegrity), true
 	case "kernel_time_ns":
 		return ev.KernelTime, true
+	case "proc_names":
+		if a.names == nil {
+			a.names = procNames(&ev.Proc)
+		}
+		return a.names, true
 	}
 	return nil, false
 }
@@ -164,4 +179,31 @@ func orZero[T any](p, zero *T) *T {
 		return zero
 	}
 	return p
+}
+
+// procNames lists the names a process goes by (see Variables).
+func procNames(p *event.Process) []string {
+	out := make([]string, 0, 4)
+	add := func(s string) {
+		if s == "" || s == "." || s == "/" {
+			return
+		}
+		for _, x := range out {
+			if x == s {
+				return
+			}
+		}
+		out = append(out, s)
+	}
+	add(p.Comm)
+	if p.Exe != "" {
+		add(path.Base(p.Exe))
+	}
+	if p.Filename != "" {
+		add(path.Base(p.Filename))
+	}
+	if len(p.Args) > 0 && p.Args[0] != "" {
+		add(path.Base(p.Args[0]))
+	}
+	return out
 }
