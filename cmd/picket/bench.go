@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/picket-cdr/picket/internal/bench"
@@ -198,36 +197,9 @@ func validBenchFormat(f string) bool {
 	return strings.EqualFold(f, "table")
 }
 
-// writeBenchOutput writes to -o FILE atomically (temp file and rename), or
-// to stdout with colour only when stdout is a terminal.
+// writeBenchOutput writes to -o FILE or stdout (see writeOutput).
 func writeBenchOutput(cmd *cobra.Command, out string, write func(io.Writer, bool) error) error {
-	if out == "" || out == "-" {
-		color := false
-		if fd, ok := cmd.OutOrStdout().(*os.File); ok {
-			color = isatty.IsTerminal(fd.Fd()) && os.Getenv("NO_COLOR") == ""
-		}
-		return write(cmd.OutOrStdout(), color)
-	}
-	dir := filepath.Dir(out)
-	tmp, err := os.CreateTemp(dir, ".picket-bench-*")
-	if err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp, false); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	return nil
+	return writeOutput(cmd.OutOrStdout(), out, write)
 }
 
 type benchExposureFlags struct {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -52,4 +51,3 @@ func (p *progressLine) finish() {
 	}
 }
 
-func dirOf(p string) string { return filepath.Dir(p) }

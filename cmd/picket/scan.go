@@ -339,29 +339,9 @@ func validFormat(s string) bool {
 	return false
 }
 
-// writeReport writes to --output atomically (temp file + rename) or stdout.
+// writeReport writes the report to --output or stdout (see writeOutput).
 func writeReport(stdout io.Writer, f *scanImageFlags, rep *report.Report) error {
-	if f.output == "" || f.output == "-" {
-		color := false
-		if file, ok := stdout.(*os.File); ok {
-			color = isatty.IsTerminal(file.Fd()) && os.Getenv("NO_COLOR") == ""
-		}
-		return report.Write(stdout, f.format, rep, report.Options{Color: color, ToolVersion: buildVersion()})
-	}
-	tmp, err := os.CreateTemp(dirOf(f.output), ".picket-report-*")
-	if err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := report.Write(tmp, f.format, rep, report.Options{ToolVersion: buildVersion()}); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), f.output); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	return nil
+	return writeOutput(stdout, f.output, func(w io.Writer, color bool) error {
+		return report.Write(w, f.format, rep, report.Options{Color: color, ToolVersion: buildVersion()})
+	})
 }

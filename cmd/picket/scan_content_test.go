@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -129,5 +131,40 @@ keywords = ["acme-"]
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q (want exit 2 naming %q)", tc.args, r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+// -o naming a FIFO (or /dev/null) writes into it; renaming a temporary file
+// over it would replace the device or pipe with a regular file.
+func TestOutputToNonRegularFile(t *testing.T) {
+	root, _ := contentTree(t)
+	fifo := filepath.Join(t.TempDir(), "report.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	r := runPicket(t, nil, "scan", "image", "--no-cache", "--skip-vuln", "--format", "json", "-o", fifo, "rootfs:"+root)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if b := <-got; !json.Valid(b) {
+		t.Errorf("the FIFO's reader got %d bytes of invalid JSON", len(b))
+	}
+	st, err := os.Lstat(fifo)
+	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("%s is no longer a FIFO: %v %v", fifo, st.Mode(), err)
+	}
+	if r := runPicket(t, nil, "scan", "image", "--no-cache", "--skip-vuln", "-o", t.TempDir(), "rootfs:"+root); r.code != 2 || !strings.Contains(r.stderr, "is a directory") {
+		t.Errorf("-o DIR: exit %d, %s", r.code, r.stderr)
 	}
 }
