@@ -13,7 +13,7 @@
 # 2. Upload: a SIZE_MIB (default 1024) image FROM scratch made of LAYERS
 #    layers of random bytes (go run ./bench/guard-docker mkimage), loaded
 #    with `docker load -i` directly and through the guard, alternating,
-#    ROUNDS (default 2) times each, best time kept (image removed before
+#    ROUNDS (default 3) times each, best time kept (image removed before
 #    every load). Prints both times and the throughput ratio (target >= 0.90)
 #    and the guard's peak RSS before and after (flat memory: the upload
 #    streams through, it is never buffered).
@@ -30,7 +30,7 @@ if [ ! -f go.mod ] || [ ! -d bench ]; then echo "guard-docker: cannot find the r
 N=${N:-3000}
 SIZE_MIB=${SIZE_MIB:-1024}
 LAYERS=${LAYERS:-4}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 DOCKER_SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 
 say() { printf '== %s\n' "$*" >&2; }

@@ -30,6 +30,7 @@ type connInfo struct {
 // connContext records unix peer credentials once per connection.
 func connContext(ctx context.Context, c net.Conn) context.Context {
 	info := &connInfo{}
+	bigBuffers(c)
 	if uc, ok := c.(*net.UnixConn); ok {
 		info.unix = true
 		info.uid, info.pid, info.credErr = peerCred(uc)

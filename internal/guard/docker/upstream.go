@@ -41,13 +41,17 @@ func NewUpstream(raw string) (*Upstream, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	up.transport = &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, up.network, up.addr)
+			c, err := d.DialContext(ctx, up.network, up.addr)
+			if err == nil {
+				bigBuffers(c)
+			}
+			return c, err
 		},
 		MaxIdleConns:        128,
 		MaxIdleConnsPerHost: 128,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		WriteBufferSize:     64 << 10,
+		WriteBufferSize:     256 << 10,
 		ReadBufferSize:      64 << 10,
 	}
 	up.client = &http.Client{Transport: up.transport, Timeout: 30 * time.Second}
@@ -87,3 +91,19 @@ func (u *Upstream) GetJSON(ctx context.Context, path string, v any) error {
 
 // Close releases idle connections.
 func (u *Upstream) Close() { u.transport.CloseIdleConnections() }
+
+// socketBuffer is the kernel buffer size asked for on both sides of the
+// proxy: large uploads then keep flowing while the guard waits for a CPU
+// on a busy host, instead of stalling the client and the daemon.
+const socketBuffer = 2 << 20
+
+func bigBuffers(c net.Conn) {
+	type buffered interface {
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+	}
+	if b, ok := c.(buffered); ok {
+		_ = b.SetReadBuffer(socketBuffer)
+		_ = b.SetWriteBuffer(socketBuffer)
+	}
+}
