@@ -54,7 +54,7 @@ func (failSource) Name() string                                   { return "fail
 func (failSource) Run(context.Context, chan<- *event.Event) error { return io.ErrUnexpectedEOF }
 func (failSource) Stats() event.Stats                             { return event.Stats{} }
 
-func loadRules(t *testing.T) *rules.Engine {
+func loadRules(t testing.TB) *rules.Engine {
 	t.Helper()
 	e, err := rules.Load(rules.Options{})
 	if err != nil {
