@@ -149,6 +149,17 @@ func TestDockerCLIThroughGuard(t *testing.T) {
 			})
 		}
 	})
+	t.Run("borrowed mounts refused", func(t *testing.T) {
+		// Made behind the guard's back, directly on the daemon: a container
+		// binding /etc and a local volume whose device is /etc.
+		donor, vol := unique("picket-test-guard-donor-"), unique("picket-test-guard-vol-")
+		t.Cleanup(func() { direct("rm", "-f", donor); direct("volume", "rm", "-f", vol) })
+		direct("create", "--name", donor, "-v", "/etc:/e:ro", img.Ref, "true")
+		direct("volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/etc", vol)
+		unixCLI.refused(t, "[sensitive-host-mount]", append(append([]string{"run", "--rm", "--volumes-from", donor}, limits...), img.Ref, "true")...)
+		unixCLI.refused(t, "[sensitive-host-mount]", append(append([]string{"run", "--rm", "-v", vol + ":/x"}, limits...), img.Ref, "true")...)
+		unixCLI.refused(t, "[sensitive-host-mount]", "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/root", unique("picket-test-guard-vol-"))
+	})
 	t.Run("logs -f streams", func(t *testing.T) {
 		unixCLI.ok(t, append(append([]string{"run", "-d", "--name", name, "--user", "1000"}, limits...), img.Ref,
 			"sh", "-c", "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.2; done")...)

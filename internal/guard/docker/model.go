@@ -102,7 +102,7 @@ var (
 	emptyExec      = map[string]any{"container": "", "user": "", "privileged": false, "tty": false, "cmd": []string{}, "is_root": false}
 	emptyImage     = imageModel("")
 	emptyBuild     = map[string]any{"tags": []string{}, "network_mode": "", "extra_hosts": "", "buildargs": map[string]string{}, "dockerfile": "", "remote": "", "platform": ""}
-	emptyPlugin    = map[string]any{"remote": "", "name": "", "privileges": []map[string]any{}}
+	emptyPlugin    = map[string]any{"remote": "", "name": "", "privileges": []map[string]any{}, "settings": []string{}, "host_paths": []string{}}
 	emptyVolume    = map[string]any{"name": "", "driver": "", "driver_opts": map[string]string{}, "bind_source": ""}
 )
 
@@ -140,7 +140,14 @@ func buildInput(ctx context.Context, d Daemon, id Identity, req *Request, body [
 		if err != nil {
 			return nil, err
 		}
+		inherited, err := volumesFromPaths(ctx, d, w.HostConfig.VolumesFrom)
+		if err != nil {
+			return nil, err
+		}
 		in.Container = containerModel(w.Config, w.HostConfig, vols)
+		if len(inherited) > 0 {
+			in.Container["host_paths"] = append(in.Container["host_paths"].([]string), inherited...)
+		}
 		in.Container["name"] = req.Query.Get("name")
 		in.Image = imageModel(w.Config.Image)
 	case "container.update":
@@ -231,8 +238,29 @@ func buildInput(ctx context.Context, d Daemon, id Identity, req *Request, body [
 		if ps == nil {
 			ps = []map[string]any{}
 		}
-		in.Plugin = map[string]any{"remote": req.Query.Get("remote"), "name": firstNonEmpty(req.Query.Get("name"), req.Params["name"]), "privileges": ps}
+		in.Plugin = map[string]any{"remote": req.Query.Get("remote"), "name": firstNonEmpty(req.Query.Get("name"), req.Params["name"]), "privileges": ps,
+			"settings": []string{}, "host_paths": []string{}}
 		in.Image = imageModel(req.Query.Get("remote"))
+	case "plugin.set":
+		var settings []string
+		if err := strictDecode(body, &settings); err != nil {
+			return nil, err
+		}
+		var paths []string
+		for _, kv := range settings {
+			k, v, _ := strings.Cut(kv, "=")
+			if strings.HasSuffix(k, ".source") || k == "devices" || strings.HasSuffix(k, ".path") {
+				for _, p := range strings.Split(v, ",") {
+					if strings.HasPrefix(p, "/") {
+						paths = append(paths, ResolveHostPath(p))
+					}
+				}
+			}
+		}
+		if paths == nil {
+			paths = []string{}
+		}
+		in.Plugin = map[string]any{"remote": "", "name": req.Params["name"], "privileges": []map[string]any{}, "settings": settings, "host_paths": paths}
 	case "volume.create":
 		var v volume.CreateRequest
 		if err := strictDecode(body, &v); err != nil {
@@ -370,6 +398,41 @@ func namedVolumes(ctx context.Context, d Daemon, hc *container.HostConfig) (map[
 		}
 		if dev := bindDevice(v.Driver, v.Options); dev != "" {
 			out[n] = dev
+		}
+	}
+	return out, nil
+}
+
+// volumesFromPaths returns the host paths bound into the containers a
+// create inherits volumes from (--volumes-from), so that borrowing the
+// mounts of a more privileged container is seen as mounting them.
+func volumesFromPaths(ctx context.Context, d Daemon, from []string) ([]string, error) {
+	if len(from) == 0 {
+		return nil, nil
+	}
+	if d == nil {
+		return nil, errors.New("guard: --volumes-from needs the daemon to inspect the source container")
+	}
+	var out []string
+	for _, f := range from {
+		id, _, _ := strings.Cut(f, ":")
+		var ci struct {
+			Mounts []struct {
+				Type   string
+				Name   string
+				Source string
+			}
+		}
+		if err := d.GetJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", &ci); err != nil {
+			if errors.Is(err, errNotFound) {
+				continue // the daemon refuses the create itself
+			}
+			return nil, fmt.Errorf("guard: inspecting container %s: %w", id, err)
+		}
+		for _, m := range ci.Mounts {
+			if m.Type == "bind" && m.Source != "" {
+				out = append(out, ResolveHostPath(m.Source))
+			}
 		}
 	}
 	return out, nil

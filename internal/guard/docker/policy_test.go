@@ -114,6 +114,8 @@ func TestDefaultPolicyRules(t *testing.T) {
 		{name: "plugin host network", uri: "/v1.41/plugins/pull?remote=vieux/sshfs", body: `[{"Name":"network","Value":["host"]}]`, wantDenied: []string{"risky-plugin"}},
 		{name: "plugin create", uri: "/v1.41/plugins/create?name=x", wantDenied: []string{"plugin-create"}},
 		{name: "volume bind /etc", uri: "/v1.41/volumes/create", body: `{"Name":"v","Driver":"local","DriverOpts":{"type":"none","o":"bind","device":"/etc"}}`, wantDenied: []string{"sensitive-host-mount"}},
+		{name: "plugin set mount source /etc", uri: "/v1.41/plugins/vieux/sshfs:latest/set", body: `["mymount.source=/etc","DEBUG=1"]`, wantDenied: []string{"sensitive-host-mount"}},
+		{name: "plugin set harmless", uri: "/v1.41/plugins/vieux/sshfs:latest/set", body: `["DEBUG=1"]`},
 		{name: "plain volume", uri: "/v1.41/volumes/create", body: `{"Name":"v"}`},
 		{name: "break glass admin", id: admin, uri: "/containers/create", body: create(`"Privileged":true,"Binds":["/:/host"]`)},
 		{name: "list containers", method: "GET", uri: "/v1.41/containers/json"},
