@@ -68,6 +68,15 @@ struct {
 	__type(value, __u32);
 } watch_paths SEC(".maps");
 
+/* Watched file names (any directory), for opens for writing: value is
+ * WATCH_WRITE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct name_key);
+	__type(value, __u32);
+} watch_names SEC(".maps");
+
 /* Set by the loader before load. */
 const volatile __u32 self_tgid = 0;        /* never report the sensor itself */
 const volatile __u32 relative_opens = 1;   /* forward relative-path opens */
@@ -341,11 +350,22 @@ static __always_inline int open_watched(struct sys_event *e, __u32 flags)
 	k.prefixlen = WATCH_KEY_LEN * 8;
 	__builtin_memcpy(k.data, e->path, WATCH_KEY_LEN);
 	__u32 *w = bpf_map_lookup_elem(&watch_paths, &k);
-	if (!w)
-		return 0;
-	if (*w & WATCH_READ)
+	if (w && ((*w & WATCH_READ) || (write && (*w & WATCH_WRITE))))
 		return 1;
-	return write && (*w & WATCH_WRITE);
+	if (!write)
+		return 0;
+	/* Writes: also match the file name anywhere (release_agent). */
+	__u32 last = 0;
+	for (__u32 i = 0; i < PATH_LEN; i++) {
+		char c = e->path[i];
+		if (c == 0)
+			break;
+		if (c == '/')
+			last = i + 1;
+	}
+	struct name_key nk = {};
+	bpf_probe_read_kernel_str(nk.name, sizeof(nk.name), &e->path[last & (PATH_LEN - 1)]);
+	return bpf_map_lookup_elem(&watch_names, &nk) != NULL;
 }
 
 SEC("raw_tracepoint/sys_enter")

@@ -12,6 +12,7 @@
 #define ARGS_LEN 1024     /* argv bytes (power of two) */
 #define ADDR_LEN 128      /* sockaddr bytes, or the mount fstype (power of two) */
 #define WATCH_KEY_LEN 128 /* bytes of a path compared against watch_paths */
+#define WATCH_NAME_LEN 32 /* a file name compared against watch_names */
 #define MAX_SYSCALL_NR 512
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -180,6 +181,10 @@ struct sys_event {
 struct open_event {
 	struct sys_event s;
 	struct path_parts resolved; /* the opened file, walked in the kernel */
+};
+
+struct name_key {
+	char name[WATCH_NAME_LEN];
 };
 
 struct watch_key {

@@ -9,13 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Watch says what opens of paths under Prefix are reported.
+// Watch says what opens of paths under Prefix, or of files called Name,
+// are reported. Set one of Prefix and Name.
 type Watch struct {
 	// Prefix is an absolute path prefix ("/etc/", "/etc/shadow"). A prefix
 	// ending in "$" matches that exact path only ("/etc/shadow$").
 	Prefix string
-	Read   bool // any open (reads included)
-	Write  bool // opens for writing, creating or truncating
+	// Name is a file name matched in any directory ("release_agent"), for
+	// writes only (Read must be false): the kernel checks names of opens
+	// for writing, not of every read.
+	Name  string
+	Read  bool // any open (reads included)
+	Write bool // opens for writing, creating or truncating
 }
 
 // DefaultWatches are the sensitive paths watched unless WithWatches replaces
@@ -50,12 +55,33 @@ var DefaultWatches = []Watch{
 	{Prefix: "/root/.aws/", Read: true, Write: true},
 	{Prefix: "/root/.docker/config.json$", Read: true, Write: true},
 	{Prefix: "/root/.kube/", Read: true, Write: true},
+	{Name: "release_agent", Write: true},     // cgroup v1 escape, wherever cgroupfs is mounted
+	{Name: "notify_on_release", Write: true}, // its companion
+	{Name: "authorized_keys", Write: true},   // SSH persistence in any home
+	{Name: "authorized_keys2", Write: true},
 }
 
-// watchKeyLen is WATCH_KEY_LEN in bpf/picket.h.
-const watchKeyLen = 128
+// watchKeyLen and watchNameLen are WATCH_KEY_LEN and WATCH_NAME_LEN in
+// bpf/picket.h.
+const (
+	watchKeyLen  = 128
+	watchNameLen = 32
+)
 
 func (w Watch) validate() error {
+	if w.Name != "" {
+		switch {
+		case w.Prefix != "":
+			return fmt.Errorf("ebpf: watch %q: both a prefix and a name (%q)", w.Prefix, w.Name)
+		case strings.Contains(w.Name, "/") || w.Name == "." || w.Name == "..":
+			return fmt.Errorf("ebpf: watch name %q: not a file name", w.Name)
+		case len(w.Name)+1 > watchNameLen:
+			return fmt.Errorf("ebpf: watch name %q: longer than %d bytes", w.Name, watchNameLen-1)
+		case w.Read || !w.Write:
+			return fmt.Errorf("ebpf: watch name %q: names are watched for writes only (Write, not Read)", w.Name)
+		}
+		return nil
+	}
 	p := strings.TrimSuffix(w.Prefix, "$")
 	if !strings.HasPrefix(p, "/") {
 		return fmt.Errorf("ebpf: watch %q: not an absolute path", w.Prefix)
@@ -83,7 +109,14 @@ func (w Watch) key() []byte {
 func matchWatches(ws []Watch, path string, write bool) bool {
 	best, bestLen := Watch{}, -1
 	p := path + "\x00"
+	base := path[strings.LastIndexByte(path, '/')+1:]
 	for _, w := range ws {
+		if w.Name != "" {
+			if write && w.Name == base {
+				return true
+			}
+			continue
+		}
 		k := string(w.key())
 		if len(k) > bestLen && strings.HasPrefix(p, k) {
 			best, bestLen = w, len(k)

@@ -100,3 +100,19 @@ func TestFuseLayersFromMountinfo(t *testing.T) {
 		t.Error("unknown device resolved")
 	}
 }
+
+func TestNameWatches(t *testing.T) {
+	ws := []Watch{{Name: "release_agent", Write: true}, {Prefix: "/etc/", Write: true}}
+	if !matchWatches(ws, "/tmp/cgrp/release_agent", true) || matchWatches(ws, "/tmp/cgrp/release_agent", false) ||
+		matchWatches(ws, "/tmp/cgrp/release_agent.bak", true) {
+		t.Error("name watch")
+	}
+	for _, w := range []Watch{
+		{Name: "a/b", Write: true}, {Name: "x", Read: true, Write: true}, {Name: "x", Prefix: "/x", Write: true},
+		{Name: strings.Repeat("n", 40), Write: true}, {Name: "..", Write: true},
+	} {
+		if w.validate() == nil {
+			t.Errorf("%+v accepted", w)
+		}
+	}
+}

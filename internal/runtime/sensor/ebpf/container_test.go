@@ -261,6 +261,17 @@ func TestContainerBehaviours(t *testing.T) {
 		})
 	})
 
+	t.Run("release_agent write anywhere", func(t *testing.T) {
+		run("/bin/sh", "-c", "mkdir -p /tmp/cgrp && echo /evil > /tmp/cgrp/release_agent")
+		c.wait(t, "release_agent write", func(e *event.Event) bool {
+			return in(e) && e.Kind == event.Open && e.File.Path == "/tmp/cgrp/release_agent" && e.File.Write
+		})
+		run("/bin/sh", "-c", "cd /tmp/cgrp && echo 1 > notify_on_release")
+		c.wait(t, "relative notify_on_release write", func(e *event.Event) bool {
+			return in(e) && e.Kind == event.Open && e.File.Path == "/tmp/cgrp/notify_on_release" && e.File.Write
+		})
+	})
+
 	t.Run("write /bin and chmod +x", func(t *testing.T) {
 		run("/bin/sh", "-c", "echo x > /bin/evil && chmod +x /bin/evil")
 		c.wait(t, "write /bin/evil", func(e *event.Event) bool {

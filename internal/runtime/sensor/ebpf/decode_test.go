@@ -44,7 +44,7 @@ func TestHeaderMatchesGo(t *testing.T) {
 		"OP_SETUID": opSetuid, "OP_SETREUID": opSetreuid, "OP_SETRESUID": opSetresuid, "OP_SETGID": opSetgid, "OP_SETREGID": opSetregid,
 		"OP_SETRESGID": opSetresgid, "OP_CAPSET": opCapset, "OP_PTRACE": opPtrace, "OP_MEMFD_CREATE": opMemfdCreate, "OP_EXECVEAT": opExecveat,
 		"OP_INIT_MODULE": opInitModule, "OP_FINIT_MODULE": opFinitModule, "OP_MOUNT": opMount, "OP_UNSHARE": opUnshare, "OP_SETNS": opSetns,
-		"OP_FCHMODAT2": opFchmodat2, "WATCH_KEY_LEN": watchKeyLen, "OVERLAYFS_SUPER_MAGIC": overlayfsMagic,
+		"OP_FCHMODAT2": opFchmodat2, "WATCH_KEY_LEN": watchKeyLen, "WATCH_NAME_LEN": watchNameLen, "OVERLAYFS_SUPER_MAGIC": overlayfsMagic,
 		"PATH_DEPTH": int64(len(picketPathParts{}.Name)), "PATH_NAME_LEN": int64(len(picketPathParts{}.Name[0])),
 		"ARGS_LEN": int64(len(picketExecEvent{}.Args)), "PATH_LEN": int64(len(picketSysEvent{}.Path)), "ADDR_LEN": int64(len(picketSysEvent{}.Addr)),
 	}

@@ -155,6 +155,16 @@ func (s *Sensor) fillMaps() error {
 		}
 	}
 	for _, w := range s.cfg.watches {
+		if w.Name != "" {
+			var k picketNameKey
+			for i := 0; i < len(w.Name); i++ {
+				k.Name[i] = int8(w.Name[i])
+			}
+			if err := s.objs.WatchNames.Put(&k, uint32(2)); err != nil {
+				return fmt.Errorf("ebpf: watch name %q: %w", w.Name, err)
+			}
+			continue
+		}
 		k := picketWatchKey{}
 		b := w.key()
 		copy(k.Data[:], b)

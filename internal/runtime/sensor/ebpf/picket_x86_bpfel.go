@@ -60,6 +60,11 @@ type picketHdr struct {
 	Comm      [16]int8
 }
 
+type picketNameKey struct {
+	_    structs.HostLayout
+	Name [32]int8
+}
+
 type picketOpenEvent struct {
 	_        structs.HostLayout
 	S        picketSysEvent
@@ -115,6 +120,7 @@ const (
 	picketMapInflight        = "inflight"
 	picketMapScratch         = "scratch"
 	picketMapSyscallOps      = "syscall_ops"
+	picketMapWatchNames      = "watch_names"
 	picketMapWatchPaths      = "watch_paths"
 	picketProgHandleExec     = "handle_exec"
 	picketProgHandleExit     = "handle_exit"
@@ -187,6 +193,7 @@ type picketMapSpecs struct {
 	Inflight   *ebpf.MapSpec `ebpf:"inflight"`
 	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
 	SyscallOps *ebpf.MapSpec `ebpf:"syscall_ops"`
+	WatchNames *ebpf.MapSpec `ebpf:"watch_names"`
 	WatchPaths *ebpf.MapSpec `ebpf:"watch_paths"`
 }
 
@@ -227,6 +234,7 @@ type picketMaps struct {
 	Inflight   *ebpf.Map `ebpf:"inflight"`
 	Scratch    *ebpf.Map `ebpf:"scratch"`
 	SyscallOps *ebpf.Map `ebpf:"syscall_ops"`
+	WatchNames *ebpf.Map `ebpf:"watch_names"`
 	WatchPaths *ebpf.Map `ebpf:"watch_paths"`
 }
 
@@ -237,6 +245,7 @@ func (m *picketMaps) Close() error {
 		m.Inflight,
 		m.Scratch,
 		m.SyscallOps,
+		m.WatchNames,
 		m.WatchPaths,
 	)
 }
