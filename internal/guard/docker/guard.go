@@ -82,9 +82,6 @@ func WithBodyTimeout(d time.Duration) Option { return func(g *Guard) { g.bodyTim
 // WithUIDLookup maps unix peer uids to names (default: none, "uid:N").
 func WithUIDLookup(f func(int) string) Option { return func(g *Guard) { g.lookupUID = f } }
 
-// withDaemon replaces the look-up daemon (tests).
-func withDaemon(d Daemon) Option { return func(g *Guard) { g.daemon = d } }
-
 // New returns a guard forwarding to up under pol.
 func New(up *Upstream, pol *Policy, opts ...Option) *Guard {
 	g := &Guard{up: up, daemon: up, policy: pol, access: &Access{}, maxBody: DefaultMaxBody,

@@ -46,11 +46,10 @@ type testGuard struct {
 }
 
 type guardSetup struct {
-	access      string // access file YAML
-	tls         *tls.Config
-	opts        []Option
-	server      func(*http.Server)
-	withoutAuth bool
+	access string // access file YAML
+	tls    *tls.Config
+	opts   []Option
+	server func(*http.Server)
 }
 
 func startGuard(t *testing.T, s guardSetup) *testGuard {

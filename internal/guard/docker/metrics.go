@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -50,7 +51,7 @@ func NewMetrics() *Metrics {
 		Namespace: "picket", Subsystem: "guard_docker", Name: "audit_errors_total", Help: "Audit records that could not be written.",
 	})
 	m.reg.MustRegister(m.requests, m.denials, m.decision, m.duration, m.inflight, m.hijacked, m.auditErrs,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

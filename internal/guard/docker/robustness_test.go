@@ -2,6 +2,7 @@ package docker
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -167,7 +168,10 @@ func TestAuthZPlugin(t *testing.T) {
 	srv := NewServer(g.AuthZHandler("anonymous"))
 	go srv.Serve(l)
 	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{Dial: func(string, string) (net.Conn, error) { return net.Dial("unix", sock) }}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}, Timeout: 10 * time.Second}
 	post := func(path, body string) (string, map[string]any) {
 		t.Helper()
 		resp, err := client.Post("http://plugin"+path, "application/vnd.docker.plugins.v1.2+json", strings.NewReader(body))
