@@ -71,7 +71,7 @@ func TestPipeline(t *testing.T) {
 	}
 	evs = append(evs, &event.Event{Kind: event.Exec, Sensor: "list", Container: ctr, KernelTime: uint64(monotonic()),
 		Proc: event.Process{PID: 7, Comm: "sh", Exe: "/bin/busybox", Args: []string{"sh"}, TTY: true}})
-	evs = append(evs, &event.Event{Kind: event.DupFD, Sensor: "list", Container: ctr, Dup: &event.Dup{OldFD: 3, NewFD: 0, Socket: true}})
+	evs = append(evs, &event.Event{Kind: event.DupFD, Sensor: "list", Container: ctr, Proc: event.Process{PID: 8, Comm: "sh"}, Dup: &event.Dup{OldFD: 3, NewFD: 0, Socket: true}})
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	var got []*output.Alert
@@ -147,7 +147,7 @@ func TestMinSeverity(t *testing.T) {
 	ctr := event.Container{ID: "x", Name: "web"}
 	src := &listSource{evs: []*event.Event{
 		{Kind: event.Exec, Container: ctr, Proc: event.Process{Comm: "sh", TTY: true}},         // medium
-		{Kind: event.DupFD, Container: ctr, Dup: &event.Dup{OldFD: 3, NewFD: 1, Socket: true}}, // critical
+		{Kind: event.DupFD, Container: ctr, Proc: event.Process{Comm: "nc"}, Dup: &event.Dup{OldFD: 3, NewFD: 1, Socket: true}}, // critical
 	}}
 	var got []string
 	var mu sync.Mutex
