@@ -68,8 +68,7 @@ struct {
 	__type(value, __u32);
 } watch_paths SEC(".maps");
 
-/* Watched file names (any directory), for opens for writing: value is
- * WATCH_WRITE. */
+/* Watched file names (any directory): WATCH_READ and/or WATCH_WRITE. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
@@ -352,9 +351,7 @@ static __always_inline int open_watched(struct sys_event *e, __u32 flags)
 	__u32 *w = bpf_map_lookup_elem(&watch_paths, &k);
 	if (w && ((*w & WATCH_READ) || (write && (*w & WATCH_WRITE))))
 		return 1;
-	if (!write)
-		return 0;
-	/* Writes: also match the file name anywhere (release_agent). */
+	/* Then the file name, in any directory (release_agent, id_rsa). */
 	__u32 last = 0;
 	for (__u32 i = 0; i < PATH_LEN; i++) {
 		char c = e->path[i];
@@ -365,7 +362,8 @@ static __always_inline int open_watched(struct sys_event *e, __u32 flags)
 	}
 	struct name_key nk = {};
 	bpf_probe_read_kernel_str(nk.name, sizeof(nk.name), &e->path[last & (PATH_LEN - 1)]);
-	return bpf_map_lookup_elem(&watch_names, &nk) != NULL;
+	w = bpf_map_lookup_elem(&watch_names, &nk);
+	return w && ((*w & WATCH_READ) || (write && (*w & WATCH_WRITE)));
 }
 
 SEC("raw_tracepoint/sys_enter")

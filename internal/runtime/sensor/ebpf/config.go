@@ -15,9 +15,8 @@ type Watch struct {
 	// Prefix is an absolute path prefix ("/etc/", "/etc/shadow"). A prefix
 	// ending in "$" matches that exact path only ("/etc/shadow$").
 	Prefix string
-	// Name is a file name matched in any directory ("release_agent"), for
-	// writes only (Read must be false): the kernel checks names of opens
-	// for writing, not of every read.
+	// Name is a file name matched in any directory ("release_agent",
+	// "id_rsa"), at most 31 bytes.
 	Name  string
 	Read  bool // any open (reads included)
 	Write bool // opens for writing, creating or truncating
@@ -59,6 +58,11 @@ var DefaultWatches = []Watch{
 	{Name: "notify_on_release", Write: true}, // its companion
 	{Name: "authorized_keys", Write: true},   // SSH persistence in any home
 	{Name: "authorized_keys2", Write: true},
+	{Name: "id_rsa", Read: true, Write: true}, // SSH private keys in any home
+	{Name: "id_dsa", Read: true, Write: true},
+	{Name: "id_ecdsa", Read: true, Write: true},
+	{Name: "id_ed25519", Read: true, Write: true},
+	{Name: "credentials", Read: true, Write: true}, // ~/.aws/credentials, gcloud
 }
 
 // watchKeyLen and watchNameLen are WATCH_KEY_LEN and WATCH_NAME_LEN in
@@ -77,8 +81,8 @@ func (w Watch) validate() error {
 			return fmt.Errorf("ebpf: watch name %q: not a file name", w.Name)
 		case len(w.Name)+1 > watchNameLen:
 			return fmt.Errorf("ebpf: watch name %q: longer than %d bytes", w.Name, watchNameLen-1)
-		case w.Read || !w.Write:
-			return fmt.Errorf("ebpf: watch name %q: names are watched for writes only (Write, not Read)", w.Name)
+		case !w.Read && !w.Write:
+			return fmt.Errorf("ebpf: watch name %q: neither read nor write", w.Name)
 		}
 		return nil
 	}
@@ -112,7 +116,7 @@ func matchWatches(ws []Watch, path string, write bool) bool {
 	base := path[strings.LastIndexByte(path, '/')+1:]
 	for _, w := range ws {
 		if w.Name != "" {
-			if write && w.Name == base {
+			if w.Name == base && (w.Read || (write && w.Write)) {
 				return true
 			}
 			continue

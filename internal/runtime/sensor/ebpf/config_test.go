@@ -102,13 +102,13 @@ func TestFuseLayersFromMountinfo(t *testing.T) {
 }
 
 func TestNameWatches(t *testing.T) {
-	ws := []Watch{{Name: "release_agent", Write: true}, {Prefix: "/etc/", Write: true}}
+	ws := []Watch{{Name: "release_agent", Write: true}, {Name: "id_rsa", Read: true}, {Prefix: "/etc/", Write: true}}
 	if !matchWatches(ws, "/tmp/cgrp/release_agent", true) || matchWatches(ws, "/tmp/cgrp/release_agent", false) ||
-		matchWatches(ws, "/tmp/cgrp/release_agent.bak", true) {
+		matchWatches(ws, "/tmp/cgrp/release_agent.bak", true) || !matchWatches(ws, "/home/u/.ssh/id_rsa", false) {
 		t.Error("name watch")
 	}
 	for _, w := range []Watch{
-		{Name: "a/b", Write: true}, {Name: "x", Read: true, Write: true}, {Name: "x", Prefix: "/x", Write: true},
+		{Name: "a/b", Write: true}, {Name: "x"}, {Name: "x", Prefix: "/x", Write: true},
 		{Name: strings.Repeat("n", 40), Write: true}, {Name: "..", Write: true},
 	} {
 		if w.validate() == nil {

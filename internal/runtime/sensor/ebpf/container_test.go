@@ -272,6 +272,16 @@ func TestContainerBehaviours(t *testing.T) {
 		})
 	})
 
+	t.Run("read of a private key anywhere", func(t *testing.T) {
+		run("/bin/sh", "-c", "mkdir -p /home/u/.ssh && echo k > /home/u/.ssh/id_ed25519 && cat /home/u/.ssh/id_ed25519")
+		e := c.wait(t, "id_ed25519 read", func(e *event.Event) bool {
+			return in(e) && e.Kind == event.Open && e.File.Path == "/home/u/.ssh/id_ed25519" && !e.File.Write
+		})
+		if e.Proc.Comm != "cat" || e.Ret < 0 {
+			t.Errorf("key read by %s ret %d", e.Proc.Comm, e.Ret)
+		}
+	})
+
 	t.Run("write /bin and chmod +x", func(t *testing.T) {
 		run("/bin/sh", "-c", "echo x > /bin/evil && chmod +x /bin/evil")
 		c.wait(t, "write /bin/evil", func(e *event.Event) bool {

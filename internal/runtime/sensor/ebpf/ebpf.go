@@ -160,7 +160,14 @@ func (s *Sensor) fillMaps() error {
 			for i := 0; i < len(w.Name); i++ {
 				k.Name[i] = int8(w.Name[i])
 			}
-			if err := s.objs.WatchNames.Put(&k, uint32(2)); err != nil {
+			var v uint32
+			if w.Read {
+				v |= 1
+			}
+			if w.Write {
+				v |= 2
+			}
+			if err := s.objs.WatchNames.Put(&k, v); err != nil {
 				return fmt.Errorf("ebpf: watch name %q: %w", w.Name, err)
 			}
 			continue
