@@ -143,8 +143,8 @@ type result struct {
 	RSSBeforeMiB    float64 `json:"guardRSSBeforeMiB"`
 	RSSPeakMiB      float64 `json:"guardRSSPeakMiB"`
 	// GuardUserCopiedPerByte is the guard's read(2)+write(2) bytes per
-	// blob byte during the pulls: about 2 when the blob is copied through
-	// user space, about 0 when it is spliced.
+	// blob byte during the pulls (2: each byte read once and written once,
+	// i.e. streamed; 0 would mean spliced in the kernel).
 	GuardUserCopiedPerByte float64 `json:"guardUserCopiedPerByte"`
 	Requests               int     `json:"requests"`
 	Direct                 lat     `json:"direct"`

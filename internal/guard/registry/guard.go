@@ -423,21 +423,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// ReadFrom lets the HTTP server splice a body from a socket (blob streams)
-// instead of copying it through user space.
-func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
-	r.written = true
-	var n int64
-	var err error
-	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
-	}
-	r.bytes += n
-	return n, err
-}
-
 func (r *recorder) received(req *http.Request) int64 {
 	if cb, ok := req.Body.(*countingBody); ok {
 		return cb.n

@@ -174,9 +174,6 @@ func (g *Guard) serveRegistry(w http.ResponseWriter, r *http.Request, st *reqSta
 			}
 		}
 	}
-	if route.Kind == KindBlob && r.Method == http.MethodGet && g.serveBlobGET(w, r, st) {
-		return
-	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &countingBody{ReadCloser: r.Body}
 	}
