@@ -407,6 +407,32 @@ func tool(t testing.TB, name, hint string) string {
 	return ""
 }
 
+// craneTool returns crane: from PATH or GOPATH/bin, else installed with `go
+// install` at the go-containerregistry version of go.mod into a cache
+// directory (skipping when that is impossible, e.g. offline).
+func craneTool(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("crane"); err == nil {
+		return p
+	}
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/google/go-containerregistry").Output()
+	if err != nil {
+		t.Skipf("crane not found and go list failed: %v", err)
+	}
+	version := strings.TrimSpace(string(out))
+	dir := filepath.Join(os.TempDir(), "picket-test-tools", "crane-"+version)
+	bin := filepath.Join(dir, "crane")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	cmd := exec.Command("go", "install", "github.com/google/go-containerregistry/cmd/crane@"+version)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("crane not found and go install crane@%s failed: %v\n%s", version, err, b)
+	}
+	return bin
+}
+
 // run runs a command with DOCKER_CONFIG=cfgDir and returns its combined
 // output and error.
 func run(t testing.TB, cfgDir string, stdin string, name string, args ...string) (string, error) {

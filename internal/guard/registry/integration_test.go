@@ -26,7 +26,7 @@ import (
 // docker-registry, with Picket's real scanner and the Alpine secdb.
 func TestDockerAndCraneFlow(t *testing.T) {
 	docker := tool(t, "docker", "install the docker CLI")
-	crane := tool(t, "crane", "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1")
+	crane := craneTool(t)
 	busybox := testimage.RequireBusybox(t)
 	alpineGz := sharedPath(t, "images/alpine-3.10-docker-save.tar.gz")
 	dbDir := t.TempDir()
