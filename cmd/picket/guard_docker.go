@@ -39,6 +39,7 @@ type guardDockerFlags struct {
 	metricsListen string
 	authzSocket   string
 	anonymous     string
+	scanResults   string
 	check         bool
 	printDefault  bool
 }
@@ -100,6 +101,7 @@ Exit codes: 0 clean shutdown (or --check passed), 2 error.`,
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on this host:port")
 	fl.StringVar(&f.authzSocket, "authz-plugin", "", "also serve the Docker AuthZ plugin protocol on this unix socket path")
 	fl.StringVar(&f.anonymous, "authz-anonymous", "anonymous", "identity for AuthZ plugin requests without a user")
+	fl.StringVar(&f.scanResults, "scan-results", "", "directory of `picket scan image --format json` reports named <image id>.json; enables the image-scan rule")
 	fl.BoolVar(&f.check, "check", false, "load and validate the access file and policies, then exit")
 	fl.BoolVar(&f.printDefault, "print-default-policy", false, "print the built-in default policy and exit")
 	return cmd
@@ -129,6 +131,12 @@ func runGuardDocker(ctx context.Context, g *globalFlags, f *guardDockerFlags, cm
 	if f.maxBody <= 0 {
 		return errors.New("--max-body must be positive")
 	}
+	var scans *docker.ScanStore
+	if f.scanResults != "" {
+		if scans, err = docker.NewScanStore(f.scanResults); err != nil {
+			return err
+		}
+	}
 	if f.check {
 		fmt.Fprintf(cmd.OutOrStdout(), "ok: %d policy rules, access file %s\n", len(pol.Rules()), valueOr(f.accessFile, "(none: every endpoint allowed)"))
 		return nil
@@ -139,6 +147,9 @@ func runGuardDocker(ctx context.Context, g *globalFlags, f *guardDockerFlags, cm
 	}
 	defer up.Close()
 	opts := []docker.Option{docker.WithAccess(access), docker.WithLogger(g.logger), docker.WithMaxBody(f.maxBody), docker.WithUIDLookup(docker.LookupUID)}
+	if scans != nil {
+		opts = append(opts, docker.WithScanStore(scans))
+	}
 	if f.auditLog != "" {
 		aopts, closeFwd, err := auditOptions(f)
 		if err != nil {

@@ -17,7 +17,7 @@ func TestGuardDockerCheck(t *testing.T) {
 	os.WriteFile(access, []byte("rules:\n  - subjects: ['*']\n    allow: ['FETCH /x']\n"), 0o600)
 
 	r := runPicket(t, nil, "guard", "docker", "--check", "--policy", good)
-	if r.code != 0 || !strings.Contains(r.stdout, "ok: 16 policy rules") {
+	if r.code != 0 || !strings.Contains(r.stdout, "ok: 17 policy rules") {
 		t.Fatalf("good policy: code %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = runPicket(t, nil, "guard", "docker", "--check", "--policy", bad)

@@ -31,6 +31,7 @@ const DefaultBodyTimeout = 30 * time.Second
 type Guard struct {
 	up          *Upstream
 	daemon      Daemon
+	scans       *ScanStore
 	policy      *Policy
 	access      *Access
 	audit       *audit.Writer
@@ -78,6 +79,10 @@ func WithMaxBody(n int64) Option { return func(g *Guard) { g.maxBody = n } }
 
 // WithBodyTimeout bounds reading a guarded body.
 func WithBodyTimeout(d time.Duration) Option { return func(g *Guard) { g.bodyTimeout = d } }
+
+// WithScanStore gives the policy the last scan of the image a container
+// is created from (image.scan).
+func WithScanStore(s *ScanStore) Option { return func(g *Guard) { g.scans = s } }
 
 // WithUIDLookup maps unix peer uids to names (default: none, "uid:N").
 func WithUIDLookup(f func(int) string) Option { return func(g *Guard) { g.lookupUID = f } }
@@ -149,7 +154,7 @@ func (g *Guard) decide(ctx context.Context, id Identity, req *Request, body []by
 	if ok, reason := g.access.Check(id, req); !ok {
 		return Decision{Status: http.StatusForbidden, Rule: "acl", Message: "picket: " + reason}
 	}
-	in, err := buildInput(ctx, g.daemon, id, req, body)
+	in, err := buildInput(ctx, g.daemon, g.scans, id, req, body)
 	if err != nil {
 		var be *BodyError
 		if errors.As(err, &be) {

@@ -303,3 +303,38 @@ func TestDockerCLIThroughGuard(t *testing.T) {
 		}
 	})
 }
+
+// TestScanResultStore: with a scan result store, a container runs only
+// from an image whose last report is there and has no critical finding.
+func TestScanResultStore(t *testing.T) {
+	needDocker(t)
+	img := testimage.RequireBusybox(t)
+	dir := t.TempDir()
+	store, err := NewScanStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGuard(t, guardSetup{access: "unix: {uids: {0: alice}}\n", opts: []Option{WithScanStore(store)}})
+	c := newCLI(t, "unix://"+g.sock)
+	id := img.ID
+	if !strings.HasPrefix(id, "sha256:") {
+		id = "sha256:" + id
+	}
+	report := func(sev ...string) {
+		var fs []string
+		for i, s := range sev {
+			fs = append(fs, fmt.Sprintf(`{"kind":"vulnerability","severity":%q,"ruleId":"CVE-2099-%d","title":"t"}`, s, i))
+		}
+		js := fmt.Sprintf(`{"schemaVersion":1,"createdAt":%q,"target":{"name":%q,"kind":"image","imageId":%q},"findings":[%s]}`,
+			time.Now().UTC().Format(time.RFC3339), img.Ref, id, strings.Join(fs, ","))
+		if err := os.WriteFile(filepath.Join(dir, strings.TrimPrefix(id, "sha256:")+".json"), []byte(js), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append(append([]string{"run", "--rm"}, limits...), img.Ref, "true")
+	c.refused(t, "the image has no scan result or its last scan has critical findings (picket scan image) [image-scan]", args...)
+	report("HIGH", "CRITICAL")
+	c.refused(t, "[image-scan]", args...)
+	report("HIGH", "LOW")
+	c.ok(t, args...)
+}

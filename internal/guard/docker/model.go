@@ -108,7 +108,7 @@ var (
 
 // buildInput fills the operation's model from the request and its body
 // (nil when the operation has none).
-func buildInput(ctx context.Context, d Daemon, id Identity, req *Request, body []byte) (*Input, error) {
+func buildInput(ctx context.Context, d Daemon, scans *ScanStore, id Identity, req *Request, body []byte) (*Input, error) {
 	in := newInput(id, req)
 	if len(body) > 0 && NeedsBody(req.Endpoint) {
 		var raw any
@@ -150,6 +150,13 @@ func buildInput(ctx context.Context, d Daemon, id Identity, req *Request, body [
 		}
 		in.Container["name"] = req.Query.Get("name")
 		in.Image = imageModel(w.Config.Image)
+		if scans != nil {
+			v, err := scans.verdict(ctx, d, w.Config.Image)
+			if err != nil {
+				return nil, err
+			}
+			in.Image["scan"] = v
+		}
 	case "container.update":
 		var u container.UpdateConfig
 		if err := strictDecode(body, &u); err != nil {
@@ -692,7 +699,7 @@ func buildModel(q url.Values) map[string]any {
 // component with a '.' or ':' or equal to "localhost" is a registry, else
 // the registry is docker.io. A bare image ID (sha256:...) has no registry.
 func imageModel(ref string) map[string]any {
-	m := map[string]any{"ref": ref, "registry": "", "repository": "", "tag": "", "digest": ""}
+	m := map[string]any{"ref": ref, "registry": "", "repository": "", "tag": "", "digest": "", "scan": emptyScan}
 	if ref == "" || strings.HasPrefix(ref, "sha256:") || isHexID(ref) {
 		return m
 	}

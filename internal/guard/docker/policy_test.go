@@ -32,7 +32,7 @@ func decideBody(t testing.TB, p *Policy, id Identity, method, uri, body string) 
 	if body != "" {
 		b = []byte(body)
 	}
-	in, err := buildInput(context.Background(), nil, id, req, b)
+	in, err := buildInput(context.Background(), nil, nil, id, req, b)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -227,6 +227,9 @@ func TestImageModel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		m := imageModel(tt.ref)
+		if m["scan"].(map[string]any)["configured"] != false {
+			t.Errorf("scan not empty")
+		}
 		if m["registry"] != tt.reg || m["repository"] != tt.repo || m["tag"] != tt.tag || m["digest"] != tt.digest {
 			t.Errorf("imageModel(%q) = %v", tt.ref, m)
 		}
@@ -243,7 +246,7 @@ func FuzzCreateBody(f *testing.F) {
 	f.Add([]byte(`{"image":"x","hostconfig":{"mounts":[{"type":"volume","volumeoptions":{"driverconfig":{"options":{"o":"bind","device":"/"}}}}]}}`))
 	req, _ := ParseRequest("POST", "/containers/create")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := buildInput(context.Background(), nil, Identity{Name: "f"}, req, body)
+		in, err := buildInput(context.Background(), nil, nil, Identity{Name: "f"}, req, body)
 		if err != nil {
 			return
 		}
@@ -262,7 +265,7 @@ func BenchmarkDecideCreate(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := buildInput(ctx, nil, Identity{Name: "u"}, req, body)
+		in, err := buildInput(ctx, nil, nil, Identity{Name: "u"}, req, body)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -278,7 +281,7 @@ func BenchmarkDecideList(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req, _ := ParseRequest("GET", "/v1.41/containers/json?all=1")
-		in, _ := buildInput(ctx, nil, Identity{Name: "u"}, req, nil)
+		in, _ := buildInput(ctx, nil, nil, Identity{Name: "u"}, req, nil)
 		if d := p.evaluate(ctx, in); !d.Allow {
 			b.Fatal(d.Message)
 		}
