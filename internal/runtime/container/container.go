@@ -652,14 +652,14 @@ func (r *Resolver) cgroupOfPID(pid int) uint64 {
 
 // scanCgroups walks the cgroup v2 tree (to depth 4) and maps the inode of
 // every directory named after a container. Forced scans run at once; others
-// at most every 50ms, concurrent callers sharing one.
+// at most every 5ms, concurrent callers sharing one.
 func (r *Resolver) scanCgroups(force bool) {
 	if r.o.CgroupRoot == "" {
 		return
 	}
 	r.scanMu.Lock()
 	defer r.scanMu.Unlock()
-	if !force && time.Since(r.lastScan) < 50*time.Millisecond {
+	if !force && time.Since(r.lastScan) < 5*time.Millisecond {
 		return
 	}
 	r.lastScan = time.Now()
