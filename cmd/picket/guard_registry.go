@@ -120,7 +120,7 @@ Exit codes: 0 clean shutdown, 2 error.`,
 	fl.StringVar(&f.stateDir, "state-dir", defaultGuardStateDir(), "verdict store and token signing key")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
-	fl.StringVar(&f.clientCA, "client-ca", "", "verify client certificates against this CA (mTLS); a certificate's CN is its identity")
+	fl.StringVar(&f.clientCA, "client-ca", "", "verify client certificates against this CA (mTLS); a certificate with CN X is the identity cert:X")
 	fl.StringVar(&f.auditLog, "audit-log", "", "audit log file (hash-chained JSON lines; required)")
 	fl.StringVar(&f.auditSync, "audit-sync", "each", "fsync policy of the audit log: each, none, or a duration (e.g. 1s)")
 	fl.StringVar(&f.syslog, "syslog", "", "also forward audit lines to syslog: local, or udp://HOST:PORT, tcp://HOST:PORT")

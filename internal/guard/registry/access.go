@@ -30,6 +30,10 @@ type Identity struct {
 // Anonymous is the identity of unauthenticated clients.
 const Anonymous = "anonymous"
 
+// CertPrefix prefixes the identities of client certificates: a verified
+// certificate with CN node-01 is "cert:node-01".
+const CertPrefix = "cert:"
+
 // ErrAuth is wrapped by authentication failures.
 var ErrAuth = errors.New("registry: authentication failed")
 

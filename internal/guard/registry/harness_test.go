@@ -118,7 +118,7 @@ grants:
   - {subjects: [maint], role: maintainer, repositories: ["%[1]s/**"]}
   - {subjects: [dev], role: developer, repositories: ["%[1]s/**"]}
   - {subjects: [scanner], role: scanner, repositories: ["**"]}
-  - {subjects: [prod], role: production, repositories: ["%[1]s/**"]}
+  - {subjects: [prod, "cert:node-01"], role: production, repositories: ["%[1]s/**"]}
   - {subjects: [guest], role: guest, repositories: ["%[1]s/**"]}
 immutable_tags:
   - {repositories: ["%[1]s/app", "%[1]s/release/**"], tags: ["v*"]}

@@ -44,9 +44,11 @@ func certFor(t *testing.T, cn string, ca *x509.Certificate, caKey *ecdsa.Private
 // CN is the identity at the token endpoint; an unknown CA's certificate is
 // refused in the handshake; no certificate and no password is anonymous.
 func TestMTLSIdentity(t *testing.T) {
-	e := newEnv(t, envOpts{extraFor: func(ns string) string { return "" }})
+	e := newEnv(t, envOpts{})
 	ca, caKey, _ := certFor(t, "picket-test-ca", nil, nil, true)
-	_, _, prodCert := certFor(t, "prod", ca, caKey, false)
+	_, _, prodCert := certFor(t, "node-01", ca, caKey, false)
+	// A certificate named like a password user gets nothing of that user.
+	_, _, adminCert := certFor(t, "admin", ca, caKey, false)
 	rogueCA, rogueKey, _ := certFor(t, "rogue-ca", nil, nil, true)
 	_, _, rogue := certFor(t, "prod", rogueCA, rogueKey, false)
 	pool := x509.NewCertPool()
@@ -80,10 +82,16 @@ func TestMTLSIdentity(t *testing.T) {
 	if resp.StatusCode != 200 || out.Token == "" {
 		t.Fatalf("mTLS token: %s", resp.Status)
 	}
-	rec := e.findAudit(map[string]string{"identity": "prod", "auth_method": "mtls", "action": "token"})
+	rec := e.findAudit(map[string]string{"identity": "cert:node-01", "auth_method": "mtls", "action": "token"})
 	if rec != nil && !strings.Contains(rec["reason"].(string), "repository:"+e.ns+"/app:pull]") {
 		t.Errorf("production got more than pull: %v", rec["reason"])
 	}
+	resp, err = client(&adminCert).Get(srv.URL + "/token?service=picket-test&scope=registry:catalog:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	e.findAudit(map[string]string{"identity": "cert:admin", "action": "token", "reason": "granted []"})
 	if resp, err := client(&rogue).Get(u); err == nil {
 		resp.Body.Close()
 		t.Errorf("certificate from an unknown CA accepted: %s", resp.Status)

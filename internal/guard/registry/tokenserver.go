@@ -83,7 +83,9 @@ func (g *Guard) serveToken(w http.ResponseWriter, r *http.Request, st *reqState)
 			g.tokenError(w, st, http.StatusUnauthorized, "invalid_grant", "client certificate has no common name")
 			return
 		}
-		id = Identity{Name: cert.Subject.CommonName, Method: "mtls"}
+		// Certificate identities live in their own namespace, so a
+		// certificate can never pass for a password user of that name.
+		id = Identity{Name: CertPrefix + cert.Subject.CommonName, Method: "mtls"}
 	case !cfg.Anonymous:
 		st.id = id
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", cfg.Service))
