@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -275,5 +276,60 @@ func TestCacheBound(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if st := r.Stats(); st.Containers > 5 || st.Evicted == 0 {
 		t.Errorf("stats %+v, want at most 5 containers and evictions", st)
+	}
+}
+
+// slowInspect is the real Docker client with a slow inspect, as under a
+// loaded dockerd.
+type slowInspect struct {
+	*client.Client
+	delay time.Duration
+}
+
+func (s slowInspect) ContainerInspect(ctx context.Context, id string, o client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	time.Sleep(s.delay)
+	return s.Client.ContainerInspect(ctx, id, o)
+}
+
+// TestBoundedWait: an event whose container lookup is in flight waits for
+// it, up to Options.Wait; past the bound it leaves with the container id
+// and ErrUnattributed, and the next event gets the full attribution.
+func TestBoundedWait(t *testing.T) {
+	img := requireDocker(t)
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	name := fmt.Sprintf("picket-test-agent-wait-%d", time.Now().UnixNano())
+	id := docker(t, "run", "-d", "--name", name, img.Ref, "sleep", "30")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	pid, _ := strconv.Atoi(docker(t, "inspect", "-f", "{{.State.Pid}}", id))
+
+	// Waits long enough: full fields.
+	r, _ := New(slowInspect{cli, 300 * time.Millisecond}, Options{Wait: 2 * time.Second})
+	ev := procEvent(t, r, pid)
+	start := time.Now()
+	if err := r.Attribute(context.Background(), ev); err != nil || ev.Container.Name != name {
+		t.Fatalf("slow lookup: %+v, %v", ev.Container, err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("returned after %s, before the lookup could finish", d)
+	}
+
+	// Bound shorter than the lookup.
+	r, _ = New(slowInspect{cli, time.Second}, Options{Wait: 100 * time.Millisecond})
+	ev = procEvent(t, r, pid)
+	err = r.Attribute(context.Background(), ev)
+	if !errors.Is(err, ErrUnattributed) || ev.Container.ID != id || ev.Container.Name != "" {
+		t.Errorf("past the bound: %+v, %v", ev.Container, err)
+	}
+	if st := r.Stats(); st.Misses != 1 || st.Waits != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	ev = procEvent(t, r, pid)
+	if err := r.Attribute(context.Background(), ev); err != nil || ev.Container.Name != name {
+		t.Errorf("after the lookup: %+v, %v", ev.Container, err)
 	}
 }
