@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"os/user"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,6 +65,9 @@ audited to --audit-log (hash-chained; check it with picket audit verify).
 With --authz-plugin the same engine also answers dockerd's AuthZ plugin
 protocol on that socket (dockerd --authorization-plugin=NAME, socket at
 /run/docker/plugins/NAME.sock).
+
+SIGHUP reloads the policy files and the access file (a bad file is logged
+and the running ones are kept); SIGINT/SIGTERM shut down cleanly.
 
 Exit codes: 0 clean shutdown (or --check passed), 2 error.`,
 		Example: `  # local socket for the team, audit to a file
@@ -229,6 +234,26 @@ func runGuardDocker(ctx context.Context, g *globalFlags, f *guardDockerFlags, cm
 		servers++
 		go func() { errc <- docker.Serve(ctx, mux, time.Second, l) }()
 	}
+	// SIGHUP reloads the policies and the access file; a bad file keeps
+	// the running ones.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := reloadGuardDocker(guard, f); err != nil {
+					g.logger.Error("guard docker: reload failed, keeping the running policy and access file", "err", err)
+				} else {
+					g.logger.Info("guard docker: reloaded policy and access file")
+				}
+			}
+		}
+	}()
+
 	// Every server returns after ctx ends (graceful shutdown) or on error;
 	// the first error stops the others.
 	var firstErr error
@@ -240,6 +265,25 @@ func runGuardDocker(ctx context.Context, g *globalFlags, f *guardDockerFlags, cm
 	}
 	guard.Close() // write the queued audit records before the log closes
 	return firstErr
+}
+
+func reloadGuardDocker(guard *docker.Guard, f *guardDockerFlags) error {
+	docs, err := policy.ParsePaths(f.policies...)
+	if err != nil {
+		return err
+	}
+	pol, err := docker.LoadPolicy(!f.noDefault, docs...)
+	if err != nil {
+		return err
+	}
+	var acc *docker.Access
+	if f.accessFile != "" {
+		if acc, err = docker.LoadAccess(f.accessFile); err != nil {
+			return err
+		}
+	}
+	guard.Reload(pol, acc)
+	return nil
 }
 
 func auditOptions(f *guardDockerFlags) ([]audit.Option, func(), error) {

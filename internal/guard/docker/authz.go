@@ -73,7 +73,7 @@ func (g *Guard) authzReq(r *http.Request, ar *AuthZRequest, anonymous string) Au
 	if id.Name == "" {
 		id.Name = anonymous
 	}
-	id.Groups = g.access.Groups(id.Name)
+	id.Groups = g.acc().Groups(id.Name)
 	e := &entry{id: id, start: start, method: ar.RequestMethod, uri: ar.RequestURI}
 	defer func() {
 		e.status = e.dec.Status

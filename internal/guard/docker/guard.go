@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/picket-cdr/picket/internal/audit"
@@ -42,6 +43,8 @@ type Guard struct {
 	lookupUID   func(int) string
 	rp          *httputil.ReverseProxy
 	now         func() time.Time
+
+	state atomic.Pointer[state] // what Reload swaps
 
 	auditQ    chan auditItem
 	auditDone chan struct{}
@@ -100,6 +103,7 @@ func New(up *Upstream, pol *Policy, opts ...Option) *Guard {
 	if g.access.tokens == nil {
 		_ = g.access.init()
 	}
+	g.state.Store(&state{policy: g.policy, access: g.access})
 	if g.audit != nil {
 		g.auditQ, g.auditDone = make(chan auditItem, auditQueue), make(chan struct{})
 		go g.auditLoop()
@@ -130,6 +134,33 @@ func New(up *Upstream, pol *Policy, opts ...Option) *Guard {
 
 type reqKey struct{}
 
+// state is the policy and access file in force.
+type state struct {
+	policy *Policy
+	access *Access
+}
+
+func (g *Guard) pol() *Policy { return g.state.Load().policy }
+func (g *Guard) acc() *Access { return g.state.Load().access }
+
+// Reload replaces the policy and the access file for the requests that
+// follow; requests in flight finish under the old ones. A nil argument
+// keeps the current one.
+func (g *Guard) Reload(pol *Policy, acc *Access) {
+	cur := g.state.Load()
+	next := &state{policy: cur.policy, access: cur.access}
+	if pol != nil {
+		next.policy = pol
+	}
+	if acc != nil {
+		if acc.tokens == nil {
+			_ = acc.init()
+		}
+		next.access = acc
+	}
+	g.state.Store(next)
+}
+
 type bufferPool struct{}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
@@ -151,7 +182,7 @@ func (g *Guard) Decide(ctx context.Context, id Identity, req *Request, body []by
 }
 
 func (g *Guard) decide(ctx context.Context, id Identity, req *Request, body []byte) Decision {
-	if ok, reason := g.access.Check(id, req); !ok {
+	if ok, reason := g.acc().Check(id, req); !ok {
 		return Decision{Status: http.StatusForbidden, Rule: "acl", Message: "picket: " + reason}
 	}
 	in, err := buildInput(ctx, g.daemon, g.scans, id, req, body)
@@ -162,7 +193,7 @@ func (g *Guard) decide(ctx context.Context, id Identity, req *Request, body []by
 		}
 		return Decision{Status: http.StatusForbidden, Rule: "error", Message: "picket: cannot decide, refusing: " + err.Error()}
 	}
-	return g.policy.evaluate(ctx, in)
+	return g.pol().evaluate(ctx, in)
 }
 
 // writeError sends a Docker-style JSON error the docker CLI prints as

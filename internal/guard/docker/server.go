@@ -75,12 +75,12 @@ func (g *Guard) authenticate(r *http.Request) (Identity, error) {
 		if !ok {
 			return id, errors.New("authentication failed: Authorization must be a Bearer token")
 		}
-		name, ok := g.access.TokenUser(strings.TrimSpace(tok))
+		name, ok := g.acc().TokenUser(strings.TrimSpace(tok))
 		if !ok {
 			return id, errors.New("authentication failed: unknown bearer token")
 		}
 		id.Name, id.Auth = name, "token"
-		id.Groups = g.access.Groups(name)
+		id.Groups = g.acc().Groups(name)
 		if info != nil && info.unix {
 			id.Source = fmt.Sprintf("unix:uid=%d,pid=%d", info.uid, info.pid)
 		}
@@ -92,16 +92,16 @@ func (g *Guard) authenticate(r *http.Request) (Identity, error) {
 			return id, errors.New("authentication failed: client certificate has no common name")
 		}
 		id.Name, id.Auth = cert.Subject.CommonName, "cert"
-		id.Groups = append(append([]string{}, g.access.Groups(id.Name)...), cert.Subject.Organization...)
+		id.Groups = append(append([]string{}, g.acc().Groups(id.Name)...), cert.Subject.Organization...)
 		return id, nil
 	}
 	if info != nil && info.unix {
 		if info.credErr != nil {
 			return id, fmt.Errorf("authentication failed: peer credentials: %v", info.credErr)
 		}
-		id.Name = g.access.UnixName(info.uid, g.lookupUID)
+		id.Name = g.acc().UnixName(info.uid, g.lookupUID)
 		id.Auth = "unix"
-		id.Groups = g.access.Groups(id.Name)
+		id.Groups = g.acc().Groups(id.Name)
 		id.Source = fmt.Sprintf("unix:uid=%d,pid=%d", info.uid, info.pid)
 		return id, nil
 	}
