@@ -334,6 +334,24 @@ static __always_inline int read_user_path(char *dst, const void *src)
 	return bpf_probe_read_user_str(dst, PATH_LEN, src);
 }
 
+struct base_ctx {
+	const char *path;
+	__u32 last; /* index after the last '/' */
+};
+
+static long base_step(__u32 i, void *data)
+{
+	struct base_ctx *bc = data;
+	char c = 0;
+
+	c = bc->path[i & (PATH_LEN - 1)];
+	if (c == 0)
+		return 1; /* stop */
+	if (c == '/')
+		bc->last = i + 1;
+	return 0;
+}
+
 /* open_watched decides in the kernel whether an open is worth reporting. */
 static __always_inline int open_watched(struct sys_event *e, __u32 flags)
 {
@@ -351,17 +369,12 @@ static __always_inline int open_watched(struct sys_event *e, __u32 flags)
 	__u32 *w = bpf_map_lookup_elem(&watch_paths, &k);
 	if (w && ((*w & WATCH_READ) || (write && (*w & WATCH_WRITE))))
 		return 1;
-	/* Then the file name, in any directory (release_agent, id_rsa). */
-	__u32 last = 0;
-	for (__u32 i = 0; i < PATH_LEN; i++) {
-		char c = e->path[i];
-		if (c == 0)
-			break;
-		if (c == '/')
-			last = i + 1;
-	}
+	/* Then the file name, in any directory (release_agent, id_rsa). The
+	 * scan is a bpf_loop callback: verified once, not per iteration. */
+	struct base_ctx bc = {.path = e->path, .last = 0};
+	bpf_loop(PATH_LEN, base_step, &bc, 0);
 	struct name_key nk = {};
-	bpf_probe_read_kernel_str(nk.name, sizeof(nk.name), &e->path[last & (PATH_LEN - 1)]);
+	bpf_probe_read_kernel_str(nk.name, sizeof(nk.name), &e->path[bc.last & (PATH_LEN - 1)]);
 	w = bpf_map_lookup_elem(&watch_names, &nk);
 	return w && ((*w & WATCH_READ) || (write && (*w & WATCH_WRITE)));
 }

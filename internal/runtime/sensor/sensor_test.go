@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,9 @@ func TestOpenPrefersEBPF(t *testing.T) {
 		t.Fatalf("got %d sources, want 1", len(srcs))
 	}
 	if srcs[0].Name() != EBPF {
+		if strings.Contains(rep.Sensors[0].Reason, "verifier") {
+			t.Fatalf("eBPF programs rejected: %s", rep.Sensors[0].Reason)
+		}
 		t.Skipf("sensor: eBPF not available here, fell back to %s: %s", srcs[0].Name(), rep)
 	}
 	if got := rep.Active(); len(got) != 1 || got[0] != EBPF {

@@ -58,8 +58,14 @@ type Sensor struct {
 var _ event.Source = (*Sensor)(nil)
 
 // ErrUnsupported is wrapped when this kernel or process cannot run the
-// sensor (no BPF, no BTF, not privileged, a hook missing).
+// sensor (no BPF, no BTF, not privileged, a hook missing, the verifier
+// refusing the programs): the caller falls back to another sensor.
 var ErrUnsupported = errors.New("ebpf: unsupported")
+
+// ErrRejected is wrapped (with ErrUnsupported) when the verifier refuses
+// the programs: on a kernel that runs BPF, a bug to fix, not a platform
+// limit.
+var ErrRejected = errors.New("ebpf: programs rejected by the verifier")
 
 // New loads the BPF programs, fills their maps and attaches them. The error
 // wraps ErrUnsupported when the kernel refuses (the caller then falls back
@@ -104,7 +110,7 @@ func New(opts ...Option) (*Sensor, error) {
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("%w: verifier: %v", ErrUnsupported, ve)
+			return nil, fmt.Errorf("%w: %w: %v", ErrUnsupported, ErrRejected, ve)
 		}
 		return nil, fmt.Errorf("%w: load: %v", ErrUnsupported, err)
 	}

@@ -20,6 +20,9 @@ const Name = "ebpf"
 // ErrUnsupported is wrapped when the sensor cannot run here.
 var ErrUnsupported = errors.New("ebpf: unsupported")
 
+// ErrRejected is never returned on this platform.
+var ErrRejected = errors.New("ebpf: programs rejected by the verifier")
+
 // Sensor is not available on this platform.
 type Sensor struct{}
 
