@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,12 @@ func Listen(raw string, mode os.FileMode, gid int, tlsCfg *tls.Config) (net.List
 	switch {
 	case strings.HasPrefix(raw, "unix://"):
 		p := strings.TrimPrefix(raw, "unix://")
+		if p == "" {
+			return nil, fmt.Errorf("guard: listen address %q: no path", raw)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, fmt.Errorf("guard: %w", err)
+		}
 		if st, err := os.Lstat(p); err == nil {
 			if st.Mode()&os.ModeSocket == 0 {
 				return nil, fmt.Errorf("guard: %s exists and is not a socket", p)
