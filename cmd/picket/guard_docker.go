@@ -106,7 +106,7 @@ Exit codes: 0 clean shutdown (or --check passed), 2 error.`,
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on this host:port")
 	fl.StringVar(&f.authzSocket, "authz-plugin", "", "also serve the Docker AuthZ plugin protocol on this unix socket path")
 	fl.StringVar(&f.anonymous, "authz-anonymous", "anonymous", "identity for AuthZ plugin requests without a user")
-	fl.StringVar(&f.scanResults, "scan-results", "", "directory of `picket scan image --format json` reports named <image id>.json; enables the image-scan rule")
+	fl.StringVar(&f.scanResults, "scan-results", "", "directory of picket scan image --format json reports named <image id>.json; enables the image-scan rule")
 	fl.BoolVar(&f.check, "check", false, "load and validate the access file and policies, then exit")
 	fl.BoolVar(&f.printDefault, "print-default-policy", false, "print the built-in default policy and exit")
 	return cmd
