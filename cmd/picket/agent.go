@@ -38,6 +38,7 @@ type agentFlags struct {
 	webhookHeaders []string
 	syslogTag      string
 	minPriority    string
+	alertRate      int
 	metricsListen  string
 	sensors        []string
 	noFIM          bool
@@ -109,6 +110,7 @@ Exit codes: 0 clean shutdown (or --check passed), 1 an alert was raised with
 	fl.StringSliceVar(&f.webhookHeaders, "webhook-header", nil, `HTTP header for webhooks, "Name: value" (repeatable)`)
 	fl.StringVar(&f.syslogTag, "syslog-tag", "picket-agent", "syslog tag")
 	fl.StringVar(&f.minPriority, "min-priority", "info", "drop alerts below this priority: critical, high, medium, low, info")
+	fl.IntVar(&f.alertRate, "alert-rate", 20, "alerts per second per rule and container; the rest are counted and reported on the next alert (0: no bound)")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics and /healthz on this host:port")
 	fl.StringSliceVar(&f.sensors, "sensors", []string{sensor.EBPF, sensor.ProcConnector}, "sensors to try, in order of preference: ebpf, proc_connector")
 	fl.BoolVar(&f.noFIM, "no-fim", false, "disable file integrity monitoring")
@@ -135,6 +137,9 @@ func runAgent(ctx context.Context, g *globalFlags, f *agentFlags, cmd *cobra.Com
 	minSev, err := finding.ParseSeverity(f.minPriority)
 	if err != nil || minSev < finding.Info {
 		return fmt.Errorf("--min-priority %q: want critical, high, medium, low or info", f.minPriority)
+	}
+	if f.alertRate < 0 {
+		return fmt.Errorf("--alert-rate %d: must be 0 or more", f.alertRate)
 	}
 	if f.format != "table" && f.format != "json" {
 		return fmt.Errorf("--format %q: want table or json", f.format)
@@ -229,7 +234,7 @@ func runAgent(ctx context.Context, g *globalFlags, f *agentFlags, cmd *cobra.Com
 	}
 	var alerted sync.Once
 	sawAlert := false
-	cfg := agent.Config{Sources: srcs, Resolver: res, Rules: eng, Outputs: outs, MinSeverity: minSev, Logger: g.logger}
+	cfg := agent.Config{Sources: srcs, Resolver: res, Rules: eng, Outputs: outs, MinSeverity: minSev, Logger: g.logger, AlertRate: f.alertRate}
 	if f.once {
 		cfg.OnAlert = func(*output.Alert) { alerted.Do(func() { sawAlert = true; cancel() }) }
 	}

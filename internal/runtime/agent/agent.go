@@ -52,6 +52,11 @@ type Config struct {
 	// MaxPending bounds the events waiting for a container lookup at once
 	// (default 1024); beyond, events wait in line.
 	MaxPending int
+	// AlertRate bounds the alerts of one rule in one container (or on the
+	// host) per second; the rest are counted
+	// (picket_agent_alerts_suppressed_total) and the next alert that passes
+	// says how many were suppressed. 0 means no bound.
+	AlertRate int
 }
 
 // Agent runs the pipeline.
@@ -64,6 +69,47 @@ type Agent struct {
 
 	mu     sync.Mutex
 	alerts uint64
+
+	rateMu sync.Mutex
+	rates  map[rateKey]*rateWindow
+}
+
+type rateKey struct{ rule, container string }
+
+type rateWindow struct {
+	start      time.Time
+	n          int
+	suppressed int
+}
+
+// admit applies Config.AlertRate; it returns whether to raise the alert and
+// how many alerts of the same key were suppressed since the last one.
+func (a *Agent) admit(rule, container string, now time.Time) (bool, int) {
+	if a.cfg.AlertRate <= 0 {
+		return true, 0
+	}
+	a.rateMu.Lock()
+	defer a.rateMu.Unlock()
+	if a.rates == nil || len(a.rates) > 100000 {
+		a.rates = map[rateKey]*rateWindow{}
+	}
+	k := rateKey{rule, container}
+	w := a.rates[k]
+	if w == nil {
+		w = &rateWindow{start: now}
+		a.rates[k] = w
+	}
+	if now.Sub(w.start) >= time.Second {
+		w.start, w.n = now, 0
+	}
+	if w.n >= a.cfg.AlertRate {
+		w.suppressed++
+		return false, 0
+	}
+	w.n++
+	s := w.suppressed
+	w.suppressed = 0
+	return true, s
 }
 
 // New checks the configuration.
@@ -248,7 +294,19 @@ func (a *Agent) process(ev *event.Event, alerts chan<- *output.Alert) {
 		if sev < a.cfg.MinSeverity {
 			continue
 		}
+		key := ev.Container.ID
+		if ev.Container.Host {
+			key = "host"
+		}
+		ok, suppressed := a.admit(h.Rule.ID, key, time.Now())
+		if !ok {
+			a.m.suppressed.WithLabelValues(h.Rule.ID).Inc()
+			continue
+		}
 		al := a.alert(ev, h, sev)
+		if suppressed > 0 {
+			al.Attributes["suppressed"] = strconv.Itoa(suppressed)
+		}
 		a.m.ruleHits.WithLabelValues(h.Rule.ID, string(h.Rule.Priority)).Inc()
 		if al.LatencyNS > 0 {
 			a.m.latency.Observe(float64(al.LatencyNS) / 1e9)

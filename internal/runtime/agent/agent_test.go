@@ -146,7 +146,7 @@ func TestPipeline(t *testing.T) {
 func TestMinSeverity(t *testing.T) {
 	ctr := event.Container{ID: "x", Name: "web"}
 	src := &listSource{evs: []*event.Event{
-		{Kind: event.Exec, Container: ctr, Proc: event.Process{Comm: "sh", TTY: true}},         // medium
+		{Kind: event.Exec, Container: ctr, Proc: event.Process{Comm: "sh", TTY: true}},                                          // medium
 		{Kind: event.DupFD, Container: ctr, Proc: event.Process{Comm: "nc"}, Dup: &event.Dup{OldFD: 3, NewFD: 1, Socket: true}}, // critical
 	}}
 	var got []string
@@ -210,5 +210,34 @@ func TestFIMAlert(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAlertRate: a flood of one rule in one container is bounded per
+// second; the suppressed alerts are counted and reported on the next one.
+func TestAlertRate(t *testing.T) {
+	ctr := event.Container{ID: "c1", Name: "miner"}
+	other := event.Container{ID: "c2", Name: "other"}
+	var evs []*event.Event
+	for i := 0; i < 50; i++ {
+		evs = append(evs, &event.Event{Kind: event.Connect, Container: ctr, Proc: event.Process{Comm: "xmrig"},
+			Net: &event.Net{Family: "ipv4", DstIP: "10.0.0.9", DstPort: 3333}})
+	}
+	evs = append(evs, &event.Event{Kind: event.Connect, Container: other, Proc: event.Process{Comm: "xmrig"},
+		Net: &event.Net{Family: "ipv4", DstIP: "10.0.0.9", DstPort: 3333}})
+	var mu sync.Mutex
+	count := map[string]int{}
+	a, _ := New(Config{Sources: []event.Source{&listSource{evs: evs}}, Rules: loadRules(t), AlertRate: 5,
+		OnAlert: func(al *output.Alert) { mu.Lock(); count[al.Event.Container.Name]++; mu.Unlock() }})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if count["miner"] != 5 || count["other"] != 1 {
+		t.Errorf("alerts per container %v, want 5 and 1", count)
+	}
+	if ok, n := a.admit("crypto-miner-port", "c1", time.Now().Add(2*time.Second)); !ok || n != 45 {
+		t.Errorf("next window: admitted %v, suppressed %d, want 45", ok, n)
 	}
 }

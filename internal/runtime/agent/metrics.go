@@ -26,6 +26,7 @@ type metrics struct {
 	perSecond    *prometheus.GaugeVec
 	ruleHits     *prometheus.CounterVec
 	ruleErrors   *prometheus.CounterVec
+	suppressed   *prometheus.CounterVec
 	attrMisses   prometheus.Counter
 	outputErrors *prometheus.CounterVec
 	latency      prometheus.Histogram
@@ -44,6 +45,8 @@ func newMetrics(reg *prometheus.Registry, a *Agent) (*metrics, error) {
 			Help: "Alerts raised, by rule and priority."}, []string{"rule", "priority"}),
 		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "picket_agent_rule_errors_total",
 			Help: "Rule evaluations that failed (e.g. a missing map key), by rule."}, []string{"rule"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "picket_agent_alerts_suppressed_total",
+			Help: "Alerts over the per-rule, per-container rate bound, by rule."}, []string{"rule"}),
 		attrMisses: prometheus.NewCounter(prometheus.CounterOpts{Name: "picket_agent_attribution_misses_total",
 			Help: "Events that could not be attributed to a container or the host in time."}),
 		outputErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "picket_agent_output_errors_total",
@@ -53,7 +56,7 @@ func newMetrics(reg *prometheus.Registry, a *Agent) (*metrics, error) {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}}),
 		counts: map[string]uint64{},
 	}
-	cs := []prometheus.Collector{m.events, m.perSecond, m.ruleHits, m.ruleErrors, m.attrMisses, m.outputErrors, m.latency,
+	cs := []prometheus.Collector{m.events, m.perSecond, m.ruleHits, m.ruleErrors, m.suppressed, m.attrMisses, m.outputErrors, m.latency,
 		&sourceCollector{a: a}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
