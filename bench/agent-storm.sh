@@ -23,7 +23,9 @@
 #   1. exec storm for DURATION s with the sensor running
 #   2. connect storm for DURATION s with the sensor running
 #   3. overhead: the fixed workload REPS times without and REPS times with
-#      the sensor, alternating; medians compared.
+#      the sensor, alternating; medians compared. Then the same for
+#      SYSLOOP_READS unwatched syscalls (pread of /dev/zero): the per-syscall
+#      cost of the sys_enter/sys_exit hooks that every process pays.
 # Needs root (BPF). Prints the figures and writes bench/results/agent-storm.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,7 @@ EXEC_RATE=${EXEC_RATE:-20000}
 CONNECT_RATE=${CONNECT_RATE:-50000}
 WORKLOAD_EXECS=${WORKLOAD_EXECS:-3000}
 WORKLOAD_CONNECTS=${WORKLOAD_CONNECTS:-60000}
+SYSLOOP_READS=${SYSLOOP_READS:-2000000}
 PORT=${PORT:-47311}
 BIN=${BIN:-/bin/busybox}
 
@@ -93,6 +96,16 @@ for i in $(seq "$REPS"); do
 	stop_sensor
 done
 
+echo "== per-syscall cost: ${SYSLOOP_READS} unwatched syscalls, ${REPS}x without and with the sensor"
+: >"$OUT/sysloop-off.jsonl"
+: >"$OUT/sysloop-on.jsonl"
+for i in $(seq "$REPS"); do
+	"$OUT/storm" sysloop -reads "$SYSLOOP_READS" >>"$OUT/sysloop-off.jsonl"
+	start_sensor "$OUT/sysloop-sensor-$i.json" "sl-$i"
+	"$OUT/storm" sysloop -reads "$SYSLOOP_READS" >>"$OUT/sysloop-on.jsonl"
+	stop_sensor
+done
+
 python3 - "$OUT" "$DURATION" <<'EOF'
 import json, statistics, sys, os
 out, duration = sys.argv[1], sys.argv[2]
@@ -122,6 +135,8 @@ res = {
                "workload_cpu_overhead_percent": round(100 * (on_cpu - off_cpu) / off_cpu, 1),
                "total_cpu_overhead_percent": round(100 * (on_cpu + sensor_cpu - off_cpu) / off_cpu, 1),
                "wall_overhead_percent": round(100 * (on_wall - off_wall) / off_wall, 1)},
+  "sysloop": {"ns_per_syscall_without": round(1e9 * med([r["cpu_s"] / r["generated"] for r in lines("sysloop-off.jsonl")]), 1),
+              "ns_per_syscall_with": round(1e9 * med([r["cpu_s"] / r["generated"] for r in lines("sysloop-on.jsonl")]), 1)},
   "duration_s": int(duration), "cores": os.cpu_count(), "loadavg_at_end": os.getloadavg()[0],
 }
 for k in ("exec", "connect"):
@@ -132,6 +147,9 @@ for k in ("exec", "connect"):
 o = res["overhead"]
 print(f"overhead workload CPU {o['workload_cpu_s_without']} s -> {o['workload_cpu_s_with']} s ({o['workload_cpu_overhead_percent']:+}%), "
       f"+ sensor {o['sensor_cpu_s']} s = {o['total_cpu_overhead_percent']:+}% total; wall {o['workload_wall_s_without']} s -> {o['workload_wall_s_with']} s ({o['wall_overhead_percent']:+}%)")
+sl = res["sysloop"]
+print(f"per-syscall CPU (unwatched pread): {sl['ns_per_syscall_without']} ns -> {sl['ns_per_syscall_with']} ns "
+      f"({sl['ns_per_syscall_with'] - sl['ns_per_syscall_without']:+.1f} ns, {100 * (sl['ns_per_syscall_with'] / sl['ns_per_syscall_without'] - 1):+.1f}%)")
 print(f"(2-core machine, load average {res['loadavg_at_end']:.1f} at the end)")
 json.dump(res, open("bench/results/agent-storm.json", "w"), indent=2)
 EOF

@@ -4,6 +4,7 @@
 //	storm exec    -rate 20000 -duration 30s -marker M   # fork+exec of a tiny static binary
 //	storm connect -rate 50000 -duration 30s -port P     # TCP connects to a loopback listener
 //	storm workload -execs 3000 -connects 30000 -port P  # a fixed amount of both, timed
+//	storm sysloop -reads 2000000                         # unwatched syscalls (pread of 64 bytes), timed
 //
 // It prints one JSON object: what it generated, the achieved rate, and (for
 // workload) its wall and CPU time including children. Every exec carries
@@ -53,6 +54,7 @@ func main() {
 	bin := fs.String("bin", "/bin/busybox", "static binary to exec (run as BIN true MARKER)")
 	execs := fs.Int("execs", 3000, "workload: execs")
 	connects := fs.Int("connects", 30000, "workload: connects")
+	reads := fs.Int("reads", 2000000, "sysloop: pread calls")
 	fs.Parse(os.Args[2:])
 
 	var r result
@@ -68,6 +70,8 @@ func main() {
 		r, err = storm(*workers, *rate, *dur, 0, func() error { return connectOnce(p) })
 	case "workload":
 		r, err = workload(*workers, *bin, *marker, *port, *execs, *connects)
+	case "sysloop":
+		r, err = sysloop(*reads)
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -212,6 +216,32 @@ func workload(workers int, bin, marker string, port, execs, connects int) (resul
 	n := e.Generated + c.Generated
 	return result{Generated: n, Failed: e.Failed + c.Failed, Seconds: secs, Rate: float64(n) / secs, CPUSecs: cpu,
 		Execs: e.Generated, Connects: c.Generated}, nil
+}
+
+// sysloop times reads syscalls the sensor does not watch (pread of 64
+// bytes from /dev/zero) on one thread: the cost every syscall pays for the
+// sys_enter/sys_exit hooks.
+func sysloop(reads int) (result, error) {
+	fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return result{}, err
+	}
+	defer unix.Close(fd)
+	runtime.LockOSThread()
+	buf := make([]byte, 64)
+	var before unix.Rusage
+	unix.Getrusage(unix.RUSAGE_THREAD, &before)
+	start := time.Now()
+	for i := 0; i < reads; i++ {
+		if _, err := unix.Pread(fd, buf, 0); err != nil {
+			return result{}, err
+		}
+	}
+	secs := time.Since(start).Seconds()
+	var after unix.Rusage
+	unix.Getrusage(unix.RUSAGE_THREAD, &after)
+	cpu := tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
+	return result{Generated: uint64(reads), Seconds: secs, Rate: float64(reads) / secs, CPUSecs: cpu}, nil
 }
 
 func tv(t unix.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
