@@ -3,7 +3,7 @@
 # fronts, measured in the same run.
 #
 #   bench/guard-registry.sh                    # from the repository root
-#   LAYER_MIB=200 REQUESTS=500 RUNS=5 bench/guard-registry.sh
+#   LAYER_MIB=200 REQUESTS=500 RUNS=5 AUDIT_SYNC=1s bench/guard-registry.sh
 #
 # Starts Debian's docker-registry (apt-get installs docker-registry when
 # missing and running as root) and `picket guard registry serve` (built into
@@ -22,7 +22,8 @@
 #      production identity (plus tag resolution, verdict, CEL policy and
 #      signature check): p50/p99 and the p99 the guard adds.
 #
-# The audit log is fsynced per request (the default, --audit-sync each).
+# The audit log is fsynced per request (the default, --audit-sync each;
+# AUDIT_SYNC=none or AUDIT_SYNC=1s to measure without).
 # Prints the numbers and ratios; writes JSON to .bench/guard-registry/result.json.
 # Needs: go, docker-registry.
 set -euo pipefail
@@ -33,6 +34,7 @@ if [ ! -f go.mod ] || [ ! -d bench ]; then echo "guard-registry: cannot find the
 LAYER_MIB=${LAYER_MIB:-500}
 REQUESTS=${REQUESTS:-1000}
 RUNS=${RUNS:-3}
+AUDIT_SYNC=${AUDIT_SYNC:-each}
 WORK=$PWD/.bench/guard-registry
 BIN=$PWD/.bench/bin
 REGISTRY=${PICKET_DOCKER_REGISTRY:-/usr/bin/docker-registry}
@@ -57,4 +59,4 @@ go build -o "$BIN/guard-registry-bench" ./bench/guard-registry
 
 say "running (blob $LAYER_MIB MiB x $RUNS, $REQUESTS manifest requests per path)"
 "$BIN/guard-registry-bench" -picket "$BIN/picket" -registry "$REGISTRY" -work "$WORK" \
-	-layer-mib "$LAYER_MIB" -requests "$REQUESTS" -runs "$RUNS" -json "$WORK/result.json"
+	-layer-mib "$LAYER_MIB" -requests "$REQUESTS" -runs "$RUNS" -audit-sync "$AUDIT_SYNC" -json "$WORK/result.json"

@@ -66,6 +66,7 @@ var (
 	runs     = flag.Int("runs", 3, "large pulls per path (best kept)")
 	osvDir   = flag.String("osv", "internal/guard/registry/testdata/osv-alpine", "OSV records for the scanner's database")
 	jsonOut  = flag.String("json", "", "write the results as JSON here")
+	syncMode = flag.String("audit-sync", "each", "the guard's --audit-sync")
 )
 
 var users = map[string]string{"dev": "dev-bench-pw", "prod": "prod-bench-pw", "scanner": "scanner-bench-pw", "admin": "admin-bench-pw"}
@@ -220,7 +221,7 @@ gate:
 	}
 	guard, err := start("guard.log", *picket, "guard", "registry", "serve", "--listen", guardAddr, "--upstream", upstream,
 		"--policy", filepath.Join(dir, "policy.yaml"), "--audit-log", filepath.Join(dir, "audit.jsonl"),
-		"--state-dir", filepath.Join(dir, "state"), "--db-dir", dbDir, "--db-poll", "0", "--log-level", "warn")
+		"--state-dir", filepath.Join(dir, "state"), "--db-dir", dbDir, "--db-poll", "0", "--log-level", "warn", "--audit-sync", *syncMode)
 	if err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ gate:
 	fmt.Printf("  direct  %8.1f MB/s\n  guard   %8.1f MB/s\n  throughput ratio guard/direct: %.3f\n", res.DirectMBps, res.GuardMBps, res.ThroughputRatio)
 	fmt.Printf("  guard RSS: %.1f MiB before, %.1f MiB peak during the pulls\n", res.RSSBeforeMiB, res.RSSPeakMiB)
 	fmt.Printf("  guard read+write syscall bytes per blob byte: %.3f (0: spliced in the kernel, 2: copied through user space)\n", res.GuardUserCopiedPerByte)
-	fmt.Printf("\n%d small manifest GETs (sequential, keep-alive)\n", *requests)
+	fmt.Printf("\n%d small manifest GETs (sequential, keep-alive; audit fsync: %s)\n", *requests, *syncMode)
 	fmt.Printf("  %-28s p50 %6.2f ms  p99 %6.2f ms\n", "direct", res.Direct.P50MS, res.Direct.P99MS)
 	fmt.Printf("  %-28s p50 %6.2f ms  p99 %6.2f ms  (+%.2f ms p99)\n", "guard, developer (ungated)", res.GuardDeveloper.P50MS, res.GuardDeveloper.P99MS, res.AddedP99DevMS)
 	fmt.Printf("  %-28s p50 %6.2f ms  p99 %6.2f ms  (+%.2f ms p99)\n", "guard, production (gated)", res.GuardProduction.P50MS, res.GuardProduction.P99MS, res.AddedP99ProdMS)

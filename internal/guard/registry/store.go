@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -52,7 +53,8 @@ var bVerdicts = []byte("verdicts")
 
 // Store keeps verdicts by digest in a bbolt file.
 type Store struct {
-	db *bolt.DB
+	db    *bolt.DB
+	cache sync.Map // digest -> *Verdict, filled by Get and Put
 }
 
 // OpenStore opens (creating) the verdict store under dir. Only one guard
@@ -82,8 +84,12 @@ func (s *Store) Close() error { return s.db.Close() }
 // ErrNoVerdict is returned by Get when a digest was never scanned.
 var ErrNoVerdict = errors.New("registry: no verdict")
 
-// Get returns the verdict of digest.
+// Get returns the verdict of digest. The result is shared: do not modify
+// it.
 func (s *Store) Get(digest string) (*Verdict, error) {
+	if v, ok := s.cache.Load(digest); ok {
+		return v.(*Verdict), nil
+	}
 	var v *Verdict
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bVerdicts).Get([]byte(digest))
@@ -96,12 +102,15 @@ func (s *Store) Get(digest string) (*Verdict, error) {
 	if err != nil && !errors.Is(err, ErrNoVerdict) {
 		return nil, fmt.Errorf("registry: verdict %s: %w", digest, err)
 	}
+	if err == nil {
+		s.cache.Store(digest, v)
+	}
 	return v, err
 }
 
 // Put stores verdicts (one transaction).
 func (s *Store) Put(vs ...*Verdict) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, v := range vs {
 			b, err := json.Marshal(v)
 			if err != nil {
@@ -113,6 +122,14 @@ func (s *Store) Put(vs ...*Verdict) error {
 		}
 		return nil
 	})
+	for _, v := range vs {
+		if err == nil {
+			s.cache.Store(v.Digest, v)
+		} else {
+			s.cache.Delete(v.Digest)
+		}
+	}
+	return err
 }
 
 // All calls fn for every stored verdict.

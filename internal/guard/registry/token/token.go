@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -53,7 +54,16 @@ type Service struct {
 	audience string
 	ttl      time.Duration
 	now      func() time.Time
+
+	// verified caches the claims of tokens whose signature checked out
+	// (keyed by the token's SHA-256): a client sends the same token with
+	// every request, and ECDSA verification is the costly part.
+	mu       sync.Mutex
+	verified map[[32]byte]*Claims
 }
+
+// maxVerified bounds the verified-token cache; when full it is emptied.
+const maxVerified = 10_000
 
 // Option configures a Service.
 type Option func(*Service)
@@ -74,7 +84,7 @@ func New(key *ecdsa.PrivateKey, issuer, audience string, opts ...Option) (*Servi
 	if issuer == "" || audience == "" {
 		return nil, errors.New("token: issuer and audience must be set")
 	}
-	s := &Service{key: key, issuer: issuer, audience: audience, ttl: 5 * time.Minute, now: time.Now}
+	s := &Service{key: key, issuer: issuer, audience: audience, ttl: 5 * time.Minute, now: time.Now, verified: map[[32]byte]*Claims{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -150,6 +160,35 @@ func (s *Service) Verify(tok string) (*Claims, error) {
 	if len(tok) > MaxTokenLength {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxTokenLength)
 	}
+	sum := sha256.Sum256([]byte(tok))
+	s.mu.Lock()
+	c, ok := s.verified[sum]
+	s.mu.Unlock()
+	if ok {
+		// Time-based claims are checked again on every use.
+		now := s.now()
+		if !now.Before(c.ExpiresAt.Time) {
+			return nil, fmt.Errorf("%w: token has expired", ErrExpired)
+		}
+		if c.NotBefore != nil && now.Before(c.NotBefore.Time) {
+			return nil, fmt.Errorf("%w: token is not valid yet", ErrInvalid)
+		}
+		return c, nil
+	}
+	c, err := s.verify(tok)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.verified) >= maxVerified {
+		clear(s.verified)
+	}
+	s.verified[sum] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+func (s *Service) verify(tok string) (*Claims, error) {
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
 		jwt.WithIssuer(s.issuer),

@@ -198,3 +198,22 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// A cached token is still refused once it expires.
+func TestVerifyCacheExpires(t *testing.T) {
+	now := time.Now()
+	s, _ := newService(t, WithClock(func() time.Time { return now }), WithTTL(time.Minute))
+	tok, _, _, err := s.Issue("alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := s.Verify(tok); !errors.Is(err, ErrExpired) {
+		t.Errorf("expired cached token: %v", err)
+	}
+}
