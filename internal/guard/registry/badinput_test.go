@@ -153,6 +153,20 @@ roles:
 		})
 	}
 
+	t.Run("gated pulls of unknown or unscanned manifests", func(t *testing.T) {
+		tok := e.token("prod", "repository:"+ns+"/app:pull")
+		if status, body := e.do("GET", "/v2/"+ns+"/app/manifests/nope", tok, nil, nil); status != http.StatusNotFound || !strings.Contains(body, "MANIFEST_UNKNOWN") {
+			t.Errorf("unknown tag: %d %s", status, body)
+		}
+		// This guard has no scanner: the image stays unscanned, refused.
+		for _, m := range []string{"GET", "HEAD"} {
+			if status, _ := e.do(m, "/v2/"+ns+"/app/manifests/v1", tok, nil, nil); status != http.StatusForbidden {
+				t.Errorf("%s unscanned: %d", m, status)
+			}
+		}
+		e.findAudit(map[string]string{"identity": "prod", "method": "GET", "decision": "deny", "reason": "has not been scanned yet", "digest": digest.String()})
+	})
+
 	t.Run("challenges", func(t *testing.T) {
 		for _, c := range []struct{ tok, path, want string }{
 			{"", "/v2/", `Bearer realm="` + e.srv.URL + `/token",service="picket-test"`},

@@ -129,6 +129,10 @@ func (g *Guard) serveRegistry(w http.ResponseWriter, r *http.Request, st *reqSta
 
 	switch {
 	case route.Kind == KindManifest && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		if dec.Gated && r.Method == http.MethodGet {
+			g.gatedGET(w, r, cfg, st)
+			return
+		}
 		if dec.Gated {
 			digest, reason, status := g.checkGate(r.Context(), r, cfg, route, st)
 			if reason != "" {
@@ -355,6 +359,68 @@ func (g *Guard) checkGate(ctx context.Context, r *http.Request, cfg *Config, rou
 		}
 		digest = d
 	}
+	reason, status = g.decide(ctx, cfg, route, st, digest)
+	return digest, reason, status
+}
+
+// gatedGET serves a gated manifest GET with one upstream request: the
+// manifest is fetched (by tag or digest), its digest computed from the
+// bytes, the gate decided on that digest, and exactly those bytes served.
+func (g *Guard) gatedGET(w http.ResponseWriter, r *http.Request, cfg *Config, st *reqState) {
+	route := st.route
+	accept := manifestAccept
+	if len(r.Header.Values("Accept")) > 0 {
+		accept = strings.Join(r.Header.Values("Accept"), ", ")
+	}
+	resp, err := g.upstreamDo(r.Context(), http.MethodGet, "/v2/"+route.Repo+"/manifests/"+route.Reference, http.Header{"Accept": {accept}})
+	if err != nil {
+		g.deny(w, st, http.StatusBadGateway, CodeUnknown, "gate", "pull gate: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// Unknown manifests and upstream errors, as the proxy passes them.
+		if err := g.modifyResponse(withRequest(resp, r)); err == nil {
+			copyHeader(w.Header(), resp.Header)
+			w.WriteHeader(resp.StatusCode)
+			_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+		}
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, cfg.MaxManifestBytes+1))
+	if err != nil {
+		g.deny(w, st, http.StatusBadGateway, CodeUnknown, "gate", "pull gate: reading manifest: "+err.Error())
+		return
+	}
+	if int64(len(body)) > cfg.MaxManifestBytes {
+		g.deny(w, st, http.StatusForbidden, CodeDenied, "gate", fmt.Sprintf("pull gate: manifest larger than %d bytes", cfg.MaxManifestBytes))
+		return
+	}
+	sum := sha256.Sum256(body)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	if (route.IsDigest() && route.Reference != digest) || (resp.Header.Get("Docker-Content-Digest") != "" && resp.Header.Get("Docker-Content-Digest") != digest) {
+		g.deny(w, st, http.StatusBadGateway, CodeDenied, "gate", "pull gate: upstream manifest does not match its digest")
+		return
+	}
+	if reason, status := g.decide(r.Context(), cfg, route, st, digest); reason != "" {
+		g.deny(w, st, status, CodeDenied, "gate", reason)
+		return
+	}
+	h := w.Header()
+	for _, k := range []string{"Content-Type", "Etag", "Docker-Distribution-Api-Version"} {
+		if v := resp.Header.Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	h.Set("Docker-Content-Digest", digest)
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	st.event = EventPull
+	_, _ = w.Write(body)
+}
+
+// decide applies the gate to a manifest digest: verdict, signature,
+// policy. It returns a denial reason (empty when allowed) and its status.
+func (g *Guard) decide(ctx context.Context, cfg *Config, route Route, st *reqState, digest string) (reason string, status int) {
 	st.digest = digest
 	v, err := g.store.Get(digest)
 	switch {
@@ -363,12 +429,12 @@ func (g *Guard) checkGate(ctx context.Context, r *http.Request, cfg *Config, rou
 			if g.scanner != nil {
 				_ = g.scans.enqueue(scanJob{repo: route.Repo, digest: digest})
 			}
-			return digest, fmt.Sprintf("image %s@%s has not been scanned yet; pulls are allowed once it is scanned and passes the policy", route.Repo, digest), http.StatusForbidden
+			return fmt.Sprintf("image %s@%s has not been scanned yet; pulls are allowed once it is scanned and passes the policy", route.Repo, digest), http.StatusForbidden
 		}
 	case err != nil:
-		return digest, "pull gate: " + err.Error(), http.StatusInternalServerError
+		return "pull gate: " + err.Error(), http.StatusInternalServerError
 	case v.Status != "scanned":
-		return digest, fmt.Sprintf("image %s@%s could not be scanned (%s); pull refused", route.Repo, digest, v.Error), http.StatusForbidden
+		return fmt.Sprintf("image %s@%s could not be scanned (%s); pull refused", route.Repo, digest, v.Error), http.StatusForbidden
 	}
 	signed := false
 	if cfg.signaturesRequired(route.Repo) {
@@ -381,7 +447,7 @@ func (g *Guard) checkGate(ctx context.Context, r *http.Request, cfg *Config, rou
 		}
 		if !signed {
 			if err := g.signatureOK(ctx, route.Repo, target); err != nil {
-				return digest, fmt.Sprintf("image %s@%s: signature required by a trusted key: %v", route.Repo, digest, err), http.StatusForbidden
+				return fmt.Sprintf("image %s@%s: signature required by a trusted key: %v", route.Repo, digest, err), http.StatusForbidden
 			}
 			signed = true
 		}
@@ -390,13 +456,13 @@ func (g *Guard) checkGate(ctx context.Context, r *http.Request, cfg *Config, rou
 		in := GateInput{Repository: route.Repo, Reference: route.Reference, Digest: digest, Identity: st.id.Name, Verdict: v, Signed: signed}
 		denials, err := g.policy().Evaluate(ctx, in)
 		if err != nil {
-			return digest, "pull gate: policy error (fail closed): " + err.Error(), http.StatusForbidden
+			return "pull gate: policy error (fail closed): " + err.Error(), http.StatusForbidden
 		}
 		if len(denials) > 0 {
-			return digest, fmt.Sprintf("image %s@%s violates the pull policy: %s", route.Repo, digest, strings.Join(denials, "; ")), http.StatusForbidden
+			return fmt.Sprintf("image %s@%s violates the pull policy: %s", route.Repo, digest, strings.Join(denials, "; ")), http.StatusForbidden
 		}
 	}
-	return digest, "", 0
+	return "", 0
 }
 
 // sigCacheTTL is how long a verified signature is trusted without
@@ -609,3 +675,23 @@ func (s *statusPeek) Write(b []byte) (int, error) {
 }
 
 func (s *statusPeek) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// withRequest sets the response's request to the client's (modifyResponse
+// reads the request state from it).
+func withRequest(resp *http.Response, r *http.Request) *http.Response {
+	resp.Request = r
+	return resp
+}
+
+// hopHeaders are not forwarded (RFC 9110 section 7.6.1).
+var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true}
+
+func copyHeader(dst, src http.Header) {
+	for k, v := range src {
+		if hopHeaders[k] || strings.HasPrefix(k, "Proxy-") {
+			continue
+		}
+		dst[k] = v
+	}
+}
