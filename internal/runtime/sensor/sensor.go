@@ -18,6 +18,7 @@ import (
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
 	"github.com/picket-cdr/picket/internal/runtime/sensor/ebpf"
+	"github.com/picket-cdr/picket/internal/runtime/sensor/fanotify"
 	"github.com/picket-cdr/picket/internal/runtime/sensor/procconn"
 )
 
@@ -25,6 +26,7 @@ import (
 const (
 	EBPF          = ebpf.Name     // "ebpf"
 	ProcConnector = procconn.Name // "proc_connector"
+	Fanotify      = fanotify.Name // "fanotify"
 )
 
 // Kinds each sensor produces.
@@ -33,6 +35,7 @@ var (
 		event.DupFD, event.Open, event.Chmod, event.SetUID, event.SetGID, event.Capset, event.PtraceOp,
 		event.Memfd, event.ModuleLoad, event.MountOp, event.Unshare, event.Setns}
 	procconnKinds = []event.Kind{event.Exec, event.Fork, event.Exit, event.SetUID, event.SetGID, event.PtraceOp}
+	fanotifyKinds = []event.Kind{event.Open}
 )
 
 // Status is one sensor's state after Open.
@@ -89,9 +92,11 @@ type Option func(*config)
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
-// WithSensors restricts the sensors tried, in order of preference (default:
-// ebpf, then proc_connector if ebpf fails). Naming proc_connector alone
-// forces the fallback.
+// WithSensors restricts the sensors tried (default: ebpf, proc_connector,
+// fanotify). eBPF sees everything, so when it opens the others are not
+// opened; otherwise the proc connector (processes) and fanotify (files)
+// are opened together. Naming proc_connector and fanotify only forces the
+// fallback.
 func WithSensors(names ...string) Option { return func(c *config) { c.sensors = names } }
 
 // WithEBPF passes options to the eBPF sensor (ring buffer size, watched
@@ -112,12 +117,12 @@ func WithProbes() Option { return func(c *config) { c.probe = true } }
 // ErrNoSensor is returned when no sensor could be opened.
 var ErrNoSensor = errors.New("sensor: no sensor could be opened")
 
-// Open opens the sensors that work here. The first of WithSensors' list
-// that opens is used; the proc connector is tried only when eBPF fails.
+// Open opens the sensors that work here: eBPF, or when it fails the proc
+// connector and fanotify.
 // The sources are not running: call Run on each (Run releases the kernel
 // objects when it returns). ctx bounds the opening only.
 func Open(ctx context.Context, opts ...Option) ([]event.Source, Report, error) {
-	c := config{log: slog.New(slog.DiscardHandler), sensors: []string{EBPF, ProcConnector}}
+	c := config{log: slog.New(slog.DiscardHandler), sensors: []string{EBPF, ProcConnector, Fanotify}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -126,8 +131,8 @@ func Open(ctx context.Context, opts ...Option) ([]event.Source, Report, error) {
 		rep.Probes = ebpf.ProbeKernel()
 	}
 	for _, n := range c.sensors {
-		if n != EBPF && n != ProcConnector {
-			return nil, rep, fmt.Errorf("sensor: unknown sensor %q (want %s or %s)", n, EBPF, ProcConnector)
+		if n != EBPF && n != ProcConnector && n != Fanotify {
+			return nil, rep, fmt.Errorf("sensor: unknown sensor %q (want %s, %s or %s)", n, EBPF, ProcConnector, Fanotify)
 		}
 	}
 	var srcs []event.Source
@@ -136,8 +141,8 @@ func Open(ctx context.Context, opts ...Option) ([]event.Source, Report, error) {
 			closeAll(srcs)
 			return nil, rep, fmt.Errorf("sensor: %w", err)
 		}
-		if len(srcs) > 0 {
-			rep.Sensors = append(rep.Sensors, Status{Name: name, Reason: "not needed: " + srcs[0].Name() + " is active"})
+		if len(srcs) > 0 && srcs[0].Name() == EBPF {
+			rep.Sensors = append(rep.Sensors, Status{Name: name, Reason: "not needed: " + EBPF + " is active"})
 			continue
 		}
 		switch name {
@@ -168,6 +173,26 @@ func Open(ctx context.Context, opts ...Option) ([]event.Source, Report, error) {
 			}
 			srcs = append(srcs, s)
 			rep.Sensors = append(rep.Sensors, Status{Name: name, Active: true, Hooks: s.Hooks(), Kinds: procconnKinds})
+		case Fanotify:
+			var ws []fanotify.Watch
+			for _, w := range ebpf.WatchesOf(c.ebpf...) {
+				if w.Prefix == "" {
+					continue // file names anywhere: eBPF only
+				}
+				ws = append(ws, fanotify.Watch{Path: strings.TrimSuffix(w.Prefix, "$"), Read: w.Read, Write: w.Write})
+			}
+			var fo []fanotify.Option
+			if c.drop {
+				fo = append(fo, fanotify.WithDropWhenFull())
+			}
+			s, err := fanotify.New(ws, fo...)
+			if err != nil {
+				c.log.Warn("sensor: fanotify unavailable", "err", err)
+				rep.Sensors = append(rep.Sensors, Status{Name: name, Reason: err.Error()})
+				continue
+			}
+			srcs = append(srcs, s)
+			rep.Sensors = append(rep.Sensors, Status{Name: name, Active: true, Hooks: s.Hooks(), Kinds: fanotifyKinds})
 		}
 	}
 	if len(srcs) == 0 {

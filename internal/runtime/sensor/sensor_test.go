@@ -7,11 +7,13 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
+	"github.com/picket-cdr/picket/internal/runtime/sensor/ebpf"
 )
 
 func needRoot(t *testing.T) {
@@ -73,8 +75,8 @@ func TestOpenPrefersEBPF(t *testing.T) {
 	if got := rep.Active(); len(got) != 1 || got[0] != EBPF {
 		t.Fatalf("Active() = %v", got)
 	}
-	if len(rep.Sensors) != 2 || rep.Sensors[1].Active || rep.Sensors[1].Reason == "" {
-		t.Fatalf("proc connector status = %+v, want inactive with a reason", rep.Sensors)
+	if len(rep.Sensors) != 3 || rep.Sensors[1].Active || rep.Sensors[1].Reason == "" || rep.Sensors[2].Active {
+		t.Fatalf("fallback statuses = %+v, want inactive with a reason", rep.Sensors)
 	}
 	marker := "picket-sensor-test-" + time.Now().Format("150405.000000")
 	e := runUntil(t, srcs[0], func() {
@@ -124,6 +126,36 @@ func TestOpenProcConnectorFallback(t *testing.T) {
 	}
 	if st := srcs[0].Stats(); st.Events[event.Exec] == 0 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestOpenFallbackWithFanotify forces the fallback: the proc connector and
+// fanotify together; a write and a read in a watched directory are seen
+// with the acting process.
+func TestOpenFallbackWithFanotify(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	ws := []ebpf.Watch{{Prefix: dir + "/", Read: true, Write: true}}
+	srcs, rep, err := Open(context.Background(), WithSensors(ProcConnector, Fanotify), WithEBPF(ebpf.WithWatches(ws)))
+	if errors.Is(err, ErrNoSensor) {
+		t.Skip("sensor: fallback sensors unavailable: " + err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(srcs)
+	if got := rep.Active(); len(got) != 2 || got[0] != ProcConnector || got[1] != Fanotify {
+		t.Fatalf("active = %v (%s)", got, rep)
+	}
+	fan := srcs[1]
+	secret := filepath.Join(dir, "secret")
+	e := runUntil(t, fan, func() {
+		if err := exec.Command("/bin/sh", "-c", "echo s > "+secret).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}, func(e *event.Event) bool { return e.File != nil && e.File.Path == secret && e.File.Write })
+	if e.Kind != event.Open || e.Sensor != Fanotify || e.Proc.PID == 0 {
+		t.Fatalf("write event = %+v", e)
 	}
 }
 

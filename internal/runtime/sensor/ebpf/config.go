@@ -223,6 +223,16 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
+// WatchesOf returns the watches that opts configure (DefaultWatches unless
+// WithWatches replaces them), for other sensors watching the same paths.
+func WatchesOf(opts ...Option) []Watch {
+	c := config{watches: DefaultWatches}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c.watches
+}
+
 // clock converts kernel monotonic nanoseconds to wall time.
 type clock struct{ offset time.Duration }
 
