@@ -53,8 +53,36 @@ var bVerdicts = []byte("verdicts")
 
 // Store keeps verdicts by digest in a bbolt file.
 type Store struct {
-	db    *bolt.DB
-	cache sync.Map // digest -> *Verdict, filled by Get and Put
+	db *bolt.DB
+
+	mu    sync.Mutex
+	cache map[string]*Verdict // recently read or written verdicts
+}
+
+// maxCachedVerdicts bounds the in-memory verdict cache (a verdict keeps up
+// to maxVerdictFindings findings); when full it is emptied.
+const maxCachedVerdicts = 2048
+
+func (s *Store) cached(digest string) (*Verdict, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.cache[digest]
+	return v, ok
+}
+
+func (s *Store) remember(v *Verdict) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cache) >= maxCachedVerdicts {
+		clear(s.cache)
+	}
+	s.cache[v.Digest] = v
+}
+
+func (s *Store) forget(digest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cache, digest)
 }
 
 // OpenStore opens (creating) the verdict store under dir. Only one guard
@@ -75,7 +103,7 @@ func OpenStore(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("registry: %s: %w", p, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, cache: map[string]*Verdict{}}, nil
 }
 
 // Close closes the store.
@@ -87,8 +115,8 @@ var ErrNoVerdict = errors.New("registry: no verdict")
 // Get returns the verdict of digest. The result is shared: do not modify
 // it.
 func (s *Store) Get(digest string) (*Verdict, error) {
-	if v, ok := s.cache.Load(digest); ok {
-		return v.(*Verdict), nil
+	if v, ok := s.cached(digest); ok {
+		return v, nil
 	}
 	var v *Verdict
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -103,7 +131,7 @@ func (s *Store) Get(digest string) (*Verdict, error) {
 		return nil, fmt.Errorf("registry: verdict %s: %w", digest, err)
 	}
 	if err == nil {
-		s.cache.Store(digest, v)
+		s.remember(v)
 	}
 	return v, err
 }
@@ -124,9 +152,9 @@ func (s *Store) Put(vs ...*Verdict) error {
 	})
 	for _, v := range vs {
 		if err == nil {
-			s.cache.Store(v.Digest, v)
+			s.remember(v)
 		} else {
-			s.cache.Delete(v.Digest)
+			s.forget(v.Digest)
 		}
 	}
 	return err
