@@ -50,6 +50,9 @@ type Options struct {
 	MiningPools []string
 	// Malicious are trails files of known-malicious hosts and addresses.
 	Malicious []string
+	// NoMemo evaluates every rule for every event, without the decision
+	// memo (see memo.go); for comparisons.
+	NoMemo bool
 }
 
 // Engine evaluates compiled rules over events. It is safe for concurrent use.
@@ -57,6 +60,8 @@ type Engine struct {
 	set    *policy.Set
 	byKind map[event.Kind]*policy.Set
 	any    *policy.Set // rules whose kinds are not known statically
+	memos  map[event.Kind]*memo
+	anyMem *memo
 	mining *Intel
 	bad    *Intel
 }
@@ -128,6 +133,34 @@ func Load(opts Options) (*Engine, error) {
 	for k := range seen {
 		e.byKind[k] = set.Select(func(r *policy.CompiledRule) bool { return kinds[r.ID] == nil || kinds[r.ID][k] })
 	}
+	if !opts.NoMemo {
+		macros := map[string]string{}
+		lists := map[string]bool{}
+		for _, d := range docs {
+			if d == nil {
+				continue
+			}
+			for _, m := range d.Macros {
+				macros[m.Name] = m.Expr
+			}
+			for _, l := range d.Lists {
+				lists[l.Name] = true
+			}
+		}
+		paths := map[string][]string{}
+		order := map[*policy.CompiledRule]int{}
+		for i, r := range set.Rules() {
+			order[r] = i
+			if ps, ok := rulePaths(env, r, macros, lists); ok {
+				paths[r.ID] = ps
+			}
+		}
+		e.memos = map[event.Kind]*memo{}
+		for k, s := range e.byKind {
+			e.memos[k] = newMemo(s, paths, order)
+		}
+		e.anyMem = newMemo(e.any, paths, order)
+	}
 	return e, nil
 }
 
@@ -171,19 +204,41 @@ type Hit struct {
 // Eval returns the rules that match ev, in rule order. Rules that fail to
 // evaluate are skipped and reported in err (as *policy.EvalError values).
 func (e *Engine) Eval(ctx context.Context, ev *event.Event) ([]Hit, error) {
-	set := e.byKind[ev.Kind]
-	if set == nil {
-		set = e.any
+	act := Activation(ev)
+	evalSet := func(s *policy.Set) ([]*policy.CompiledRule, error) {
+		ms, err := s.Eval(ctx, act)
+		if len(ms) == 0 {
+			return nil, err
+		}
+		rs := make([]*policy.CompiledRule, len(ms))
+		for i, m := range ms {
+			rs[i] = m.Rule
+		}
+		return rs, err
 	}
-	ms, err := set.Eval(ctx, Activation(ev))
-	if len(ms) == 0 {
+	var rs []*policy.CompiledRule
+	var err error
+	if e.memos != nil {
+		m := e.memos[ev.Kind]
+		if m == nil {
+			m = e.anyMem
+		}
+		rs, err = m.eval(ev, evalSet)
+	} else {
+		set := e.byKind[ev.Kind]
+		if set == nil {
+			set = e.any
+		}
+		rs, err = evalSet(set)
+	}
+	if len(rs) == 0 {
 		return nil, err
 	}
-	hits := make([]Hit, len(ms))
-	for i, m := range ms {
-		hits[i] = Hit{Rule: m.Rule, Message: Render(m.Rule.Message, ev)}
+	hits := make([]Hit, len(rs))
+	for i, r := range rs {
+		hits[i] = Hit{Rule: r, Message: Render(r.Message, ev)}
 		if hits[i].Message == "" {
-			hits[i].Message = m.Rule.Description
+			hits[i].Message = r.Description
 		}
 	}
 	return hits, err

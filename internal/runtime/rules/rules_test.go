@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/picket-cdr/picket/internal/policy"
 	"github.com/picket-cdr/picket/internal/runtime/event"
 )
 
@@ -34,7 +35,9 @@ func connect(c event.Container, comm, ip string, port uint16) *event.Event {
 		Net: &event.Net{Family: "ipv4", Proto: "tcp", DstIP: ip, DstPort: port}}
 }
 
-func testEngine(t testing.TB) *Engine {
+func testEngine(t testing.TB) *Engine { return testEngineOpts(t, Options{}) }
+
+func testEngineOpts(t testing.TB, o Options) *Engine {
 	t.Helper()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.txt")
@@ -45,7 +48,8 @@ func testEngine(t testing.TB) *Engine {
 	if err := os.WriteFile(pools, []byte("pool.minexmr.com\n192.0.2.10:3333\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e, err := Load(Options{MiningPools: []string{pools}, Malicious: []string{bad}})
+	o.MiningPools, o.Malicious = []string{pools}, []string{bad}
+	e, err := Load(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +185,92 @@ func TestDefaultRules(t *testing.T) {
 	for _, r := range e.Rules() {
 		if !covered[r.ID] {
 			t.Errorf("built-in rule %s has no test case", r.ID)
+		}
+	}
+
+	// The decision memo never changes a verdict: every event, evaluated
+	// twice (the second time from the memo) after all the others, gives what
+	// a memo-less engine gives.
+	plain := testEngineOpts(t, Options{NoMemo: true})
+	var all []*event.Event
+	for _, tt := range tests {
+		all = append(all, tt.hit...)
+		all = append(all, tt.quiet...)
+	}
+	for round := 0; round < 2; round++ {
+		for i, ev := range all {
+			if got, want := hitIDs(t, e, ev), hitIDs(t, plain, ev); !slices.Equal(got, want) {
+				t.Errorf("round %d event %d (%s %+v): memo %v, plain %v", round, i, ev.Kind, ev.Proc, got, want)
+			}
+		}
+	}
+}
+
+// TestMemoPaths: the fields each rule reads are found through macros, and
+// rules reading per-event values are never memoised.
+func TestMemoPaths(t *testing.T) {
+	e, err := Load(Options{Documents: map[string][]byte{"t.yaml": []byte(`
+rules:
+  - id: recent
+    condition: kind == "exec" && time > timestamp("2020-01-01T00:00:00Z")
+  - id: labelled
+    condition: kind == "exec" && container.labels["team"] == "blue"
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := Env(nil, nil)
+	macros, lists := map[string]string{}, map[string]bool{}
+	d, _ := policy.Parse("d", DefaultRules())
+	for _, m := range d.Macros {
+		macros[m.Name] = m.Expr
+	}
+	for _, l := range d.Lists {
+		lists[l.Name] = true
+	}
+	want := map[string]string{
+		"reverse-shell":     "dup.new_fd dup.socket kind proc_names",
+		"exec-from-tmp":     "container.host kind proc.exe",
+		"crypto-miner-port": "container.host kind net.dst_port net.family",
+		"recent":            "kind time",
+		"labelled":          "container.labels kind",
+	}
+	for _, r := range e.Rules() {
+		w, ok := want[r.ID]
+		if !ok {
+			continue
+		}
+		ps, ok := rulePaths(env, r, macros, lists)
+		if !ok {
+			t.Errorf("%s: paths unknown", r.ID)
+			continue
+		}
+		if got := strings.Join(ps, " "); got != w {
+			t.Errorf("%s: paths %q, want %q", r.ID, got, w)
+		}
+	}
+	m := e.memos[event.Exec]
+	var keyed, rest []string
+	for _, r := range m.keyed.Rules() {
+		keyed = append(keyed, r.ID)
+	}
+	for _, r := range m.rest.Rules() {
+		rest = append(rest, r.ID)
+	}
+	if !slices.Contains(rest, "recent") || slices.Contains(keyed, "recent") || !slices.Contains(keyed, "labelled") {
+		t.Errorf("exec memo: keyed %v, rest %v", keyed, rest)
+	}
+	// Same fields, different labels: different verdicts.
+	blue := ctr
+	blue.Labels = map[string]string{"team": "blue"}
+	red := ctr
+	red.Labels = map[string]string{"team": "red"}
+	for i := 0; i < 2; i++ {
+		if ids := hitIDs(t, e, exec(blue, "ls", "/bin/ls")); !slices.Contains(ids, "labelled") {
+			t.Errorf("blue: %v", ids)
+		}
+		if ids := hitIDs(t, e, exec(red, "ls", "/bin/ls")); slices.Contains(ids, "labelled") {
+			t.Errorf("red: %v", ids)
 		}
 	}
 }
@@ -443,6 +533,18 @@ func FuzzRender(f *testing.F) {
 }
 
 func BenchmarkEvalExec(b *testing.B) {
+	e := testEngineOpts(b, Options{NoMemo: true})
+	ev := exec(ctr, "sleep", "/bin/busybox", "sleep", "1")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Eval(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEvalExecMemo(b *testing.B) {
 	e := testEngine(b)
 	ev := exec(ctr, "sleep", "/bin/busybox", "sleep", "1")
 	ctx := context.Background()
@@ -454,8 +556,20 @@ func BenchmarkEvalExec(b *testing.B) {
 	}
 }
 
-func BenchmarkEvalConnect(b *testing.B) {
+func BenchmarkEvalConnectMemo(b *testing.B) {
 	e := testEngine(b)
+	ev := connect(ctr, "wget", "172.17.0.3", 80)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Eval(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEvalConnect(b *testing.B) {
+	e := testEngineOpts(b, Options{NoMemo: true})
 	ev := connect(ctr, "wget", "172.17.0.3", 80)
 	ctx := context.Background()
 	b.ReportAllocs()
