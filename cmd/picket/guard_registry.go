@@ -112,7 +112,7 @@ Exit codes: 0 clean shutdown, 2 error.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:5080", "address to serve the registry API on")
 	fl.StringVar(&f.upstream, "upstream", "", "upstream registry URL, e.g. http://127.0.0.1:5000 (required)")
-	fl.StringVar(&f.upstreamUser, "upstream-username", "", "user for HTTP basic authentication to the upstream")
+	fl.StringVar(&f.upstreamUser, "upstream-username", "", "the guard's user at the upstream (HTTP basic, or the upstream's token flow)")
 	fl.StringVar(&f.upstreamPassFile, "upstream-password-file", "", "file holding the upstream password (or set PICKET_UPSTREAM_PASSWORD)")
 	fl.StringVar(&f.upstreamCA, "upstream-ca", "", "PEM CA bundle to verify the upstream's TLS certificate")
 	fl.BoolVar(&f.upstreamInsecure, "upstream-insecure", false, "do not verify the upstream's TLS certificate")

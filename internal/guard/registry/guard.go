@@ -28,8 +28,9 @@ import (
 type Options struct {
 	// Upstream is the registry's base URL ("http://127.0.0.1:5000").
 	Upstream string
-	// UpstreamUsername and UpstreamPassword, when set, are sent to the
-	// upstream as HTTP basic authentication on every request.
+	// UpstreamUsername and UpstreamPassword, when set, authenticate the
+	// guard to the upstream: as HTTP basic credentials, or at the
+	// upstream's token endpoint when it uses the token flow.
 	UpstreamUsername, UpstreamPassword string
 	// UpstreamTLS configures TLS to the upstream (CA, client certificate).
 	UpstreamTLS *tls.Config
@@ -148,10 +149,12 @@ func New(o Options) (*Guard, error) {
 		ReadBufferSize:     128 << 10,
 		WriteBufferSize:    128 << 10,
 	}
-	g.transport = tr
+	if g.transport, err = newUpstreamTransport(tr, u.Host, u.Scheme == "https", o.UpstreamUsername, o.UpstreamPassword); err != nil {
+		return nil, err
+	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
-		Transport:      tr,
+		Transport:      g.transport,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
 		BufferPool:     bufferPool{},

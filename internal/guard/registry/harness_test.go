@@ -72,6 +72,9 @@ type envOpts struct {
 	// upUser/upPass as its upstream credentials.
 	upstreamAuth   bool
 	upUser, upPass string
+	// upstreamURL puts the guard in front of this URL instead of a
+	// registry of its own; ns sets the namespace.
+	upstreamURL, ns string
 }
 
 // newEnv starts Debian's docker-registry and a guard on loopback. The
@@ -83,10 +86,19 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Skip("integration test (starts a registry): skipped with -short")
 	}
 	e := &env{t: t, dir: t.TempDir(), ns: "picket-test-registry-" + randHex(4)}
-	if o.upstreamAuth {
+	if o.ns != "" {
+		e.ns = o.ns
+	}
+	upstreamURL := o.upstreamURL
+	switch {
+	case upstreamURL != "":
+	case o.upstreamAuth:
 		e.upstream = testregistry.Start(t, testregistry.WithAuth("guard-upstream", "upstream-pw-1"))
-	} else {
+	default:
 		e.upstream = testregistry.Start(t)
+	}
+	if e.upstream != nil {
+		upstreamURL = e.upstream.URL()
 	}
 	var ht strings.Builder
 	for u, p := range users {
@@ -139,7 +151,7 @@ webhooks:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { aw.Close() })
-	opts := registry.Options{Upstream: e.upstream.URL(), Config: cfg, ConfigPath: filepath.Join(e.dir, "policy.yaml"),
+	opts := registry.Options{Upstream: upstreamURL, Config: cfg, ConfigPath: filepath.Join(e.dir, "policy.yaml"),
 		StateDir: filepath.Join(e.dir, "state"), SigningKey: e.tokenKey, Audit: aw, Scanner: o.scanner,
 		ScanTimeout: 2 * time.Minute, UpstreamUsername: o.upUser, UpstreamPassword: o.upPass}
 	if e.guard, err = registry.New(opts); err != nil {

@@ -220,9 +220,6 @@ func (g *Guard) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = g.upstream.Host
 	pr.Out.Header.Del("Authorization")
 	pr.Out.Header.Del("Cookie")
-	if g.opts.UpstreamUsername != "" {
-		pr.Out.SetBasicAuth(g.opts.UpstreamUsername, g.opts.UpstreamPassword)
-	}
 }
 
 // modifyResponse rewrites upstream Location headers (blob redirects,
@@ -297,9 +294,6 @@ func (g *Guard) upstreamDo(ctx context.Context, method, path string, hdr http.He
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
-	}
-	if g.opts.UpstreamUsername != "" {
-		req.SetBasicAuth(g.opts.UpstreamUsername, g.opts.UpstreamPassword)
 	}
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {

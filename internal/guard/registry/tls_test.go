@@ -123,3 +123,29 @@ func TestUpstreamCredentials(t *testing.T) {
 	}
 	bad.findAudit(map[string]string{"identity": "dev", "reason": "upstream authentication failed"})
 }
+
+// TestTokenAuthUpstream puts a guard in front of another guard: the outer
+// one authenticates to the inner one through the distribution token flow
+// (what Harbor, GitLab and cloud registries ask for), with a token per
+// repository scope.
+func TestTokenAuthUpstream(t *testing.T) {
+	inner := newEnv(t, envOpts{})
+	outer := newEnv(t, envOpts{upstreamURL: inner.srv.URL, ns: inner.ns, upUser: "dev", upPass: users["dev"]})
+	img, _ := random.Image(512, 2)
+	if err := remote.Write(outer.parse(outer.ref("app:1")), img, outer.remoteOpts("maint")...); err != nil {
+		t.Fatalf("push through two guards: %v", err)
+	}
+	got, err := remote.Image(outer.parse(outer.ref("app:1")), outer.remoteOpts("maint")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.Digest()
+	if d, _ := got.Digest(); d != want {
+		t.Errorf("pulled %s, pushed %s", d, want)
+	}
+	// The outer guard audits its client; the inner one sees the outer
+	// guard's upstream identity, with a token scoped to the repository.
+	outer.findAudit(map[string]string{"identity": "maint", "action": "push", "method": "PUT", "decision": "allow", "reference": "1"})
+	inner.findAudit(map[string]string{"identity": "dev", "action": "push", "method": "PUT", "decision": "allow", "reference": "1"})
+	inner.findAudit(map[string]string{"identity": "dev", "action": "token", "reason": "repository:" + inner.ns + "/app:pull,push]"})
+}
