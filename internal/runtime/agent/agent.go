@@ -72,6 +72,39 @@ type Agent struct {
 
 	rateMu sync.Mutex
 	rates  map[rateKey]*rateWindow
+
+	// names maps a pid to its program name (rules.ProcName), kept from
+	// exec, fork and exit events by the dispatcher, in event order: a
+	// web server's short-lived worker is gone from /proc by the time its
+	// child's exec is processed, but not from here.
+	names map[uint32]string
+}
+
+// maxNames bounds Agent.names; a full table starts over (parents then come
+// from /proc).
+const maxNames = 1 << 16
+
+// track keeps Agent.names and names the parent of an exec when the sensor
+// could not (ParentComm empty, or "exe" for a busybox applet).
+func (a *Agent) track(ev *event.Event) {
+	if a.names == nil || len(a.names) >= maxNames {
+		a.names = make(map[uint32]string)
+	}
+	switch ev.Kind {
+	case event.Exec:
+		if ev.Proc.ParentComm == "" || ev.Proc.ParentComm == "exe" {
+			if n, ok := a.names[ev.Proc.PPID]; ok && n != "" {
+				ev.Proc.ParentComm = n
+			}
+		}
+		a.names[ev.Proc.PID] = rules.ProcName(&ev.Proc)
+	case event.Fork:
+		if n, ok := a.names[ev.Proc.PPID]; ok {
+			a.names[ev.Proc.PID] = n
+		}
+	case event.Exit:
+		delete(a.names, ev.Proc.PID)
+	}
 }
 
 type rateKey struct{ rule, container string }
@@ -220,6 +253,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var slow sync.WaitGroup
 	for ev := range events {
 		a.m.countEvent(ev)
+		a.track(ev)
 		if a.cfg.Resolver == nil || ev.Container.Host || ev.Container.ID != "" || a.cfg.Resolver.Ready(ev) {
 			a.process(ev, alerts)
 			continue

@@ -241,3 +241,33 @@ func TestAlertRate(t *testing.T) {
 		t.Errorf("next window: admitted %v, suppressed %d, want 45", ok, n)
 	}
 }
+
+// TestParentNames: a shell exec'd by a web server's forked worker names the
+// server as its parent even when the worker is long gone from /proc, from
+// the exec and fork events seen before.
+func TestParentNames(t *testing.T) {
+	ctr := event.Container{ID: "c", Name: "web"}
+	const gone = 1 << 30 // no such pid in /proc
+	evs := []*event.Event{
+		{Kind: event.Exec, Container: ctr, Proc: event.Process{PID: gone, PPID: 1, Comm: "exe", Exe: "/bin/busybox", Args: []string{"httpd", "-p", "80"}}},
+		{Kind: event.Fork, Container: ctr, Proc: event.Process{PID: gone + 1, PPID: gone, Comm: "httpd"}},
+		{Kind: event.Fork, Container: ctr, Proc: event.Process{PID: gone + 2, PPID: gone + 1, Comm: "httpd"}},
+		{Kind: event.Exec, Container: ctr, Proc: event.Process{PID: gone + 3, PPID: gone + 2, Comm: "x", ParentComm: "exe", Exe: "/bin/busybox", Args: []string{"/bin/sh", "x"}}},
+		{Kind: event.Exit, Container: ctr, Proc: event.Process{PID: gone + 2}},
+	}
+	var mu sync.Mutex
+	var got []*output.Alert
+	a, _ := New(Config{Sources: []event.Source{&listSource{evs: evs}}, Rules: loadRules(t),
+		OnAlert: func(al *output.Alert) { mu.Lock(); got = append(got, al); mu.Unlock() }})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].RuleID != "shell-from-server" || got[0].Event.Proc.ParentComm != "httpd" {
+		t.Fatalf("alerts %v", got)
+	}
+	if _, ok := a.names[gone+2]; ok {
+		t.Error("exited pid still named")
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/picket-cdr/picket/internal/runtime/output"
 	"github.com/picket-cdr/picket/internal/runtime/rules"
 	"github.com/picket-cdr/picket/internal/runtime/sensor"
+	"github.com/picket-cdr/picket/internal/runtime/sensor/ebpf"
 	"github.com/picket-cdr/picket/internal/testimage"
 )
 
@@ -78,6 +79,11 @@ func newHarness() (*harness, string, error) {
 	ctx := context.Background()
 	srcs, rep, err := sensor.Open(ctx, SensorOptions(sensor.WithSensors(sensor.EBPF))...)
 	if err != nil {
+		if strings.Contains(rep.String(), ebpf.ErrRejected.Error()) {
+			// The kernel loads BPF but refused our programs: a bug, not a
+			// missing facility.
+			return nil, "", fmt.Errorf("agent: %w", err)
+		}
 		return nil, "agent: eBPF sensor unavailable: " + err.Error(), nil
 	}
 	opts := rules.Options{Documents: map[string][]byte{"e2e.yaml": []byte(e2eRules)}}
@@ -223,7 +229,13 @@ s.close()
 // syscalls before the sensor sees them).
 var capSysAdmin = []string{"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined"}
 
-const cgiScript = `mkdir -p /www/cgi-bin && printf '#!/bin/sh\necho Content-Type: text/plain\necho\nid\n' > /www/cgi-bin/x && chmod +x /www/cgi-bin/x && httpd -p 8080 -h /www && sleep 0.3 && wget -q -O- http://127.0.0.1:8080/cgi-bin/x; sleep 2`
+// retry runs a client until its server answers (the host may be loaded).
+func retry(cmd string) string {
+	return "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " + cmd + " && break; sleep 0.2; done"
+}
+
+var cgiScript = `mkdir -p /www/cgi-bin && printf '#!/bin/sh\necho Content-Type: text/plain\necho\nid\n' > /www/cgi-bin/x && chmod +x /www/cgi-bin/x && httpd -p 8080 -h /www && ` +
+	retry("wget -q -O- http://127.0.0.1:8080/cgi-bin/x") + "; sleep 1"
 
 // TestEndToEnd: containers perform each behaviour of the built-in rules;
 // the agent, running with the real eBPF sensor and Docker attribution,
@@ -242,14 +254,14 @@ func TestEndToEnd(t *testing.T) {
 	}{
 		{"shell", []string{"terminal-shell-in-container"}, bb, []string{"-t"}, []string{"sh", "-c", "sleep 2"}},
 		{"revshell", []string{"reverse-shell", "netcat-exec"}, bb, nil,
-			[]string{"sh", "-c", "nc -l -p 5000 -e /bin/cat & sleep 0.3; echo hi | nc 127.0.0.1 5000; sleep 1"}},
+			[]string{"sh", "-c", "nc -l -p 5000 -e /bin/cat & " + retry("echo hi | nc 127.0.0.1 5000") + "; sleep 1"}},
 		{"drop", []string{"drop-and-execute"}, bb, nil, []string{"sh", "-c", "cp /bin/busybox /root/dropped && /root/dropped true; sleep 1"}},
 		{"tmpexec", []string{"exec-from-tmp"}, bb, nil, []string{"sh", "-c", "cp /bin/busybox /tmp/x && /tmp/x true; sleep 1"}},
 		{"etcwrite", []string{"write-below-binary-dir"}, bb, nil, []string{"sh", "-c", "echo x > /etc/evil.conf; sleep 1"}},
 		{"shadow", []string{"read-sensitive-file"}, bb, nil, []string{"sh", "-c", "echo 'root:*:1:0:::' > /etc/shadow; cat /etc/shadow; sleep 1"}},
 		{"pkgmgr", []string{"package-manager-in-container"}, bw, nil, []string{"apt-get", "--version"}},
 		{"pool", []string{"crypto-miner-pool"}, bb, []string{"--network", "none"}, []string{"sh", "-c", "wget -q -T 1 http://pool.minexmr.com:4444/; sleep 1"}},
-		{"stratum", []string{"crypto-miner-port"}, bb, nil, []string{"sh", "-c", "nc -l -p 3333 >/dev/null & sleep 0.3; echo x | nc 127.0.0.1 3333; sleep 1"}},
+		{"stratum", []string{"crypto-miner-port"}, bb, nil, []string{"sh", "-c", "nc -l -p 3333 >/dev/null & " + retry("echo x | nc 127.0.0.1 3333") + "; sleep 1"}},
 		{"badip", []string{"malicious-connection"}, bb, []string{"--network", "none"}, []string{"sh", "-c", "nc 154.48.241.199 15912; sleep 1"}},
 		{"releaseagent", []string{"release-agent-write"}, bb, nil, []string{"sh", "-c", "echo /x > /sys/fs/cgroup/memory/release_agent; sleep 1"}},
 		{"mount", []string{"mount-in-container"}, bb, capSysAdmin, []string{"sh", "-c", "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t; sleep 1"}},
@@ -295,7 +307,8 @@ func TestBenignContainers(t *testing.T) {
 	web := containerName("httpd")
 	run(t, sleep, bb.Ref, "sleep", "3")
 	run(t, web, bb.Ref, "sh", "-c",
-		"mkdir -p /www && echo hello > /www/index.html && (httpd -f -p 8080 -h /www &) && sleep 0.3 && "+
+		"mkdir -p /www && echo hello > /www/index.html && (httpd -f -p 8080 -h /www &) && "+
+			retry("wget -q -O- http://127.0.0.1:8080/index.html")+" && "+
 			"for i in 1 2 3 4 5; do wget -q -O- http://127.0.0.1:8080/index.html; done; sleep 2")
 	// Wait for both to finish their work, plus the pipeline's worst case.
 	out, _ := exec.Command("docker", "wait", web).CombinedOutput()
