@@ -266,6 +266,7 @@ func TestEndToEnd(t *testing.T) {
 		{"releaseagent", []string{"release-agent-write"}, bb, nil, []string{"sh", "-c", "echo /x > /sys/fs/cgroup/memory/release_agent; sleep 1"}},
 		{"mount", []string{"mount-in-container"}, bb, capSysAdmin, []string{"sh", "-c", "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t; sleep 1"}},
 		{"nsenter", []string{"setns-in-container"}, bb, capSysAdmin, []string{"sh", "-c", "nsenter -t 1 -u true; sleep 1"}},
+		{"unshare", []string{"unshare-in-container"}, bb, capSysAdmin, []string{"sh", "-c", "unshare -u true; sleep 1"}},
 		{"dockersock", []string{"docker-socket-in-container"}, bw, []string{"-v", "/var/run/docker.sock:/tmp/api.sock"}, []string{"python3", "-c", pyDockerSock}},
 		{"ptrace", []string{"ptrace-attach"}, bw, nil, []string{"python3", "-c", pyPtrace}},
 		{"memfd", []string{"fileless-exec"}, bw, nil, []string{"python3", "-c", pyMemfd}},
@@ -474,13 +475,18 @@ func TestSurvivesDockerdRestart(t *testing.T) {
 	}
 }
 
-// dockerdRestartCommand finds how this host manages dockerd.
+// dockerdRestartCommand finds how this host manages dockerd:
+// $PICKET_TEST_DOCKERD_RESTART_CMD (run with sh -c) when set, else systemd,
+// else service(8).
 func dockerdRestartCommand() ([]string, error) {
+	if c := os.Getenv("PICKET_TEST_DOCKERD_RESTART_CMD"); c != "" {
+		return []string{"sh", "-c", c}, nil
+	}
 	if exec.Command("systemctl", "is-active", "--quiet", "docker").Run() == nil {
 		return []string{"systemctl", "restart", "docker"}, nil
 	}
 	if exec.Command("service", "docker", "status").Run() == nil {
 		return []string{"service", "docker", "restart"}, nil
 	}
-	return nil, errors.New("dockerd is managed neither by systemd nor by service(8)")
+	return nil, errors.New("dockerd is managed neither by systemd nor by service(8); set PICKET_TEST_DOCKERD_RESTART_CMD")
 }

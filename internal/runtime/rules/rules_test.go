@@ -119,6 +119,10 @@ func TestDefaultRules(t *testing.T) {
 		{"setns-in-container",
 			[]*event.Event{{Kind: event.Setns, Container: ctr, NS: &event.NS{Flags: 0x20000}}, exec(ctr, "nsenter", "/bin/busybox", "nsenter", "-t", "1", "-m", "sh")},
 			[]*event.Event{{Kind: event.Setns, Container: host, NS: &event.NS{Flags: 0x20000}}, exec(ctr, "chroot", "/usr/sbin/chroot", "chroot", "/x")}},
+		{"unshare-in-container",
+			[]*event.Event{{Kind: event.Unshare, Container: ctr, Proc: event.Process{Comm: "unshare"}, NS: &event.NS{Flags: 0x10000000}}},
+			[]*event.Event{{Kind: event.Unshare, Container: host, Proc: event.Process{Comm: "chrome"}, NS: &event.NS{Flags: 0x10000000}},
+				{Kind: event.Unshare, Container: ctr, Proc: event.Process{Comm: "runc:[1:CHILD]"}, NS: &event.NS{Flags: 0x20000}}}},
 		{"docker-socket-in-container",
 			[]*event.Event{{Kind: event.Connect, Container: ctr, Net: &event.Net{Family: "unix", Path: "/var/run/docker.sock"}},
 				{Kind: event.Connect, Container: with(&event.Event{Container: ctr}, func(ev *event.Event) {
