@@ -45,6 +45,7 @@ struct {
 /* Syscall in flight: filled at sys_enter, completed and sent at sys_exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU); /* per-CPU LRU lists: no global lock */
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct sys_event);
@@ -79,8 +80,21 @@ struct {
 /* Set by the loader before load. */
 const volatile __u32 self_tgid = 0;        /* never report the sensor itself */
 const volatile __u32 relative_opens = 1;   /* forward relative-path opens */
+/* Wake the reader only once this many bytes wait in the ring buffer (it
+ * also polls on a short timer); 0: the kernel's default, a wakeup whenever
+ * the reader has caught up, i.e. about one per record at low rates. */
+const volatile __u64 wakeup_bytes = 0;
 
 /* ---- helpers ------------------------------------------------------------- */
+
+static __always_inline __u64 rb_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count_drop(void)
 {
@@ -272,7 +286,7 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct fs_struct *fs = BPF_CORE_READ(t, fs);
 	walk_path(__builtin_preserve_access_index(&fs->pwd), &e->cwd);
 
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
 	return 0;
 }
 
@@ -299,7 +313,7 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 	e->h.pid = BPF_CORE_READ(child, tgid);
 	e->h.tid = BPF_CORE_READ(child, pid);
 	e->h.start_time = BPF_CORE_READ(child, start_time);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
 	return 0;
 }
 
@@ -323,7 +337,7 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	fill_hdr(&e->h, KIND_EXIT, t);
 	e->exit_code = BPF_CORE_READ(t, exit_code);
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
 	return 0;
 }
 
@@ -607,8 +621,8 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			walk_path(__builtin_preserve_access_index(&f->f_path), &o->resolved);
 		else
 			o->resolved.depth = 0;
-		bpf_ringbuf_submit(o, 0);
-	} else if (bpf_ringbuf_output(&events, e, sizeof(*e), 0) < 0) {
+		bpf_ringbuf_submit(o, rb_flags());
+	} else if (bpf_ringbuf_output(&events, e, sizeof(*e), rb_flags()) < 0) {
 		count_drop();
 	}
 	bpf_map_delete_elem(&inflight, &tid);

@@ -25,24 +25,31 @@ import (
 	"github.com/picket-cdr/picket/internal/runtime/sensor/ebpf"
 )
 
+type progStat struct {
+	Runs     uint64  `json:"runs"`
+	NsPerRun float64 `json:"ns_per_run"`
+}
+
 type result struct {
-	Sensors       []string              `json:"sensors"`
-	Seconds       float64               `json:"seconds"`
-	Events        map[event.Kind]uint64 `json:"events"`
-	MarkedExecs   uint64                `json:"marked_execs"`
-	MarkedExits   uint64                `json:"marked_exits"`
-	PortConnects  uint64                `json:"port_connects"`
-	PortAccepts   uint64                `json:"port_accepts"`
-	KernelDrops   uint64                `json:"kernel_drops"`
-	UserLost      uint64                `json:"user_lost"`
-	Skipped       uint64                `json:"skipped"`
-	LatencyP50ms  float64               `json:"latency_p50_ms"`
-	LatencyP99ms  float64               `json:"latency_p99_ms"`
-	LatencyMaxms  float64               `json:"latency_max_ms"`
-	CPUPercent    float64               `json:"cpu_percent"` // of one core
-	PeakRSSMiB    float64               `json:"peak_rss_mib"`
-	Received      uint64                `json:"received"`
-	LatencySample int                   `json:"latency_samples"`
+	Sensors      []string              `json:"sensors"`
+	Seconds      float64               `json:"seconds"`
+	Events       map[event.Kind]uint64 `json:"events"`
+	MarkedExecs  uint64                `json:"marked_execs"`
+	MarkedExits  uint64                `json:"marked_exits"`
+	PortConnects uint64                `json:"port_connects"`
+	PortAccepts  uint64                `json:"port_accepts"`
+	KernelDrops  uint64                `json:"kernel_drops"`
+	UserLost     uint64                `json:"user_lost"`
+	Skipped      uint64                `json:"skipped"`
+	LatencyP50ms float64               `json:"latency_p50_ms"`
+	LatencyP99ms float64               `json:"latency_p99_ms"`
+	LatencyMaxms float64               `json:"latency_max_ms"`
+	CPUPercent   float64               `json:"cpu_percent"` // of one core
+	PeakRSSMiB   float64               `json:"peak_rss_mib"`
+	Received     uint64                `json:"received"`
+	// Programs: per BPF program, runs and mean ns per run (kernel.bpf_stats_enabled).
+	Programs      map[string]progStat `json:"programs,omitempty"`
+	LatencySample int                 `json:"latency_samples"`
 }
 
 func main() {
@@ -60,7 +67,7 @@ func main() {
 		ctx, cancel = context.WithTimeout(ctx, *dur)
 		defer cancel()
 	}
-	srcs, rep, err := sensor.Open(ctx, sensor.WithEBPF(ebpf.WithRingBufferSize(*ring)))
+	srcs, rep, err := sensor.Open(ctx, sensor.WithEBPF(ebpf.WithRingBufferSize(*ring), ebpf.WithProgramStats(true)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sensorstat:", err)
 		os.Exit(2)
@@ -114,6 +121,18 @@ loop:
 	r.CPUPercent = 100 * cpu / r.Seconds
 	r.PeakRSSMiB = float64(ru.Maxrss) / 1024
 	r.Events = map[event.Kind]uint64{}
+	r.Programs = map[string]progStat{}
+	for _, s := range srcs {
+		if ps, ok := s.(interface {
+			ProgramStats() map[string]ebpf.ProgramStat
+		}); ok {
+			for name, st := range ps.ProgramStats() {
+				if st.Runs > 0 {
+					r.Programs[name] = progStat{Runs: st.Runs, NsPerRun: float64(st.Runtime.Nanoseconds()) / float64(st.Runs)}
+				}
+			}
+		}
+	}
 	for _, s := range srcs {
 		st := s.Stats()
 		for k, n := range st.Events {

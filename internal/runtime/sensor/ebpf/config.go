@@ -153,6 +153,9 @@ type config struct {
 	syscalls       bool
 	ignoreSelf     bool
 	runtimeSetup   bool
+	wakeupBytes    int
+	poll           time.Duration
+	progStats      bool
 	cacheSize      int
 	now            func() time.Time
 }
@@ -189,6 +192,27 @@ func WithSyscalls(on bool) Option { return func(c *config) { c.syscalls = on } }
 // the kernel (default true).
 func WithIgnoreSelf(on bool) Option { return func(c *config) { c.ignoreSelf = on } }
 
+// WithBatching makes the kernel wake the reader only when bytes are waiting
+// in the ring buffer, the reader polling every poll otherwise: one wakeup
+// per batch instead of one per record, at the price of up to poll of
+// latency at low rates (default 64 KiB, 5 ms). bytes 0 restores a wakeup
+// per record.
+func WithBatching(bytes int, poll time.Duration) Option {
+	return func(c *config) { c.wakeupBytes, c.poll = bytes, poll }
+}
+
+// ProgramStat is one BPF program's activity (WithProgramStats).
+type ProgramStat struct {
+	Runs    uint64        `json:"runs"`
+	Runtime time.Duration `json:"runtime_ns"`
+}
+
+// WithProgramStats turns on the kernel's BPF run-time statistics
+// (kernel.bpf_stats_enabled, for as long as the sensor runs) so that
+// ProgramStats reports each program's runs and time. It costs two clock
+// reads per program run.
+func WithProgramStats(on bool) Option { return func(c *config) { c.progStats = on } }
+
 // WithRuntimeSetup keeps the syscall events of the container runtime
 // setting a container up (processes named "runc:[0:PARENT]",
 // "runc:[1:CHILD]", "runc:[2:INIT]": its mounts, unshare, setuid, capset,
@@ -206,6 +230,8 @@ func newConfig(opts []Option) (config, error) {
 		syscalls:       true,
 		ignoreSelf:     true,
 		cacheSize:      65536,
+		wakeupBytes:    64 << 10,
+		poll:           5 * time.Millisecond,
 		now:            time.Now,
 	}
 	for _, o := range opts {
@@ -219,6 +245,12 @@ func newConfig(opts []Option) (config, error) {
 		if err := w.validate(); err != nil {
 			return c, err
 		}
+	}
+	if c.wakeupBytes < 0 || c.wakeupBytes >= c.ringSize {
+		return c, fmt.Errorf("ebpf: wakeup threshold %d: not in [0, ring buffer size %d)", c.wakeupBytes, c.ringSize)
+	}
+	if c.wakeupBytes > 0 && c.poll <= 0 {
+		return c, fmt.Errorf("ebpf: batching needs a poll interval > 0, got %s", c.poll)
 	}
 	return c, nil
 }

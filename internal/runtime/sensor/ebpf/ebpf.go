@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
 	"github.com/picket-cdr/picket/internal/runtime/sensor/procfs"
@@ -48,11 +50,13 @@ type Sensor struct {
 	skipped atomic.Uint64
 	budget  budget
 
+	stats     io.Closer // BPF run-time statistics, with WithProgramStats
 	closeOnce sync.Once
 	running   atomic.Bool
 	mu        sync.Mutex
 	closed    bool
 	lastDrops []uint64 // per-CPU drops read at Close
+	lastProgs map[string]ProgramStat
 }
 
 var _ event.Source = (*Sensor)(nil)
@@ -95,6 +99,9 @@ func New(opts ...Option) (*Sensor, error) {
 		rel = 1
 	}
 	if err := spec.Variables["relative_opens"].Set(rel); err != nil {
+		return nil, fmt.Errorf("ebpf: %w", err)
+	}
+	if err := spec.Variables["wakeup_bytes"].Set(uint64(cfg.wakeupBytes)); err != nil {
 		return nil, fmt.Errorf("ebpf: %w", err)
 	}
 
@@ -143,6 +150,12 @@ func New(opts ...Option) (*Sensor, error) {
 		}
 		s.links = append(s.links, l)
 		s.hooks = append(s.hooks, "raw_tracepoint/"+h.name)
+	}
+	if cfg.progStats {
+		if s.stats, err = ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("ebpf: enable program statistics: %w", err)
+		}
 	}
 	s.rd, err = ringbuf.NewReader(s.objs.Events)
 	if err != nil {
@@ -207,6 +220,7 @@ func (s *Sensor) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.lastDrops = s.readDrops()
+		s.lastProgs = s.readProgramStats()
 		s.closed = true
 		s.mu.Unlock()
 		if s.rd != nil {
@@ -214,6 +228,9 @@ func (s *Sensor) Close() error {
 		}
 		for _, l := range s.links {
 			l.Close()
+		}
+		if s.stats != nil {
+			s.stats.Close()
 		}
 		s.objs.Close()
 	})
@@ -232,8 +249,17 @@ func (s *Sensor) Run(ctx context.Context, out chan<- *event.Event) error {
 	s.prefill()
 
 	var rec ringbuf.Record
+	if s.cfg.wakeupBytes > 0 {
+		s.rd.SetDeadline(time.Now().Add(s.cfg.poll))
+	}
 	for {
 		if err := s.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// Batching: records below the wakeup threshold have been
+				// read; wait one more poll interval.
+				s.rd.SetDeadline(time.Now().Add(s.cfg.poll))
+				continue
+			}
 			if errors.Is(err, os.ErrClosed) {
 				return nil
 			}
@@ -279,6 +305,34 @@ func (s *Sensor) prefill() {
 			s.procs.put(pid, infoFrom(&p))
 		}
 	}
+}
+
+// ProgramStats reports each attached program's runs and total run time,
+// keyed by hook ("sched_process_exec", "sys_enter", ...). Empty unless
+// WithProgramStats is on; after Close, the figures at Close.
+func (s *Sensor) ProgramStats() map[string]ProgramStat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.lastProgs
+	}
+	return s.readProgramStats()
+}
+
+func (s *Sensor) readProgramStats() map[string]ProgramStat {
+	out := map[string]ProgramStat{}
+	if s.stats == nil {
+		return out
+	}
+	for name, p := range map[string]*ebpf.Program{
+		"sched_process_exec": s.objs.HandleExec, "sched_process_fork": s.objs.HandleFork,
+		"sched_process_exit": s.objs.HandleExit, "sys_enter": s.objs.HandleSysEnter, "sys_exit": s.objs.HandleSysExit,
+	} {
+		if st, err := p.Stats(); err == nil {
+			out[name] = ProgramStat{Runs: st.RunCount, Runtime: st.Runtime}
+		}
+	}
+	return out
 }
 
 // Stats implements event.Source.

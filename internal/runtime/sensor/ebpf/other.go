@@ -43,5 +43,8 @@ func (*Sensor) Run(context.Context, chan<- *event.Event) error { return ErrUnsup
 // Stats is empty.
 func (*Sensor) Stats() event.Stats { return event.Stats{} }
 
+// ProgramStats is empty.
+func (*Sensor) ProgramStats() map[string]ProgramStat { return nil }
+
 // Close does nothing.
 func (*Sensor) Close() error { return nil }

@@ -133,6 +133,7 @@ const (
 	picketVarUnusedExitEvent = "unused_exit_event"
 	picketVarUnusedForkEvent = "unused_fork_event"
 	picketVarUnusedOpenEvent = "unused_open_event"
+	picketVarWakeupBytes     = "wakeup_bytes"
 )
 
 // loadPicket returns the embedded CollectionSpec for picket.
@@ -207,6 +208,7 @@ type picketVariableSpecs struct {
 	UnusedExitEvent *ebpf.VariableSpec `ebpf:"unused_exit_event"`
 	UnusedForkEvent *ebpf.VariableSpec `ebpf:"unused_fork_event"`
 	UnusedOpenEvent *ebpf.VariableSpec `ebpf:"unused_open_event"`
+	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // picketObjects contains all objects after they have been loaded into the kernel.
@@ -260,6 +262,7 @@ type picketVariables struct {
 	UnusedExitEvent *ebpf.Variable `ebpf:"unused_exit_event"`
 	UnusedForkEvent *ebpf.Variable `ebpf:"unused_fork_event"`
 	UnusedOpenEvent *ebpf.Variable `ebpf:"unused_open_event"`
+	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // picketPrograms contains all programs after they have been loaded into the kernel.
