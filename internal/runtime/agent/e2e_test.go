@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -326,15 +327,17 @@ func TestBenignContainers(t *testing.T) {
 	}
 }
 
-// TestContainerLoop starts and stops many short-lived containers (100;
-// 1,000 with PICKET_TEST_DOCKERD_RESTART=1 or PICKET_TEST_AGENT_LOOP=N):
+// TestContainerLoop starts and stops many short-lived containers (100 in
+// the full suite; 1,000 when selected with -run TestContainerLoop or with
+// PICKET_TEST_DOCKERD_RESTART=1; PICKET_TEST_AGENT_LOOP=N sets N):
 // each one's exec is attributed to the right container, and the
 // attribution cache stays within its bound.
 func TestContainerLoop(t *testing.T) {
 	h := startAgent(t)
 	bb := testimage.RequireBusybox(t)
 	n := 100
-	if os.Getenv("PICKET_TEST_DOCKERD_RESTART") == "1" {
+	if f := flag.Lookup("test.run"); os.Getenv("PICKET_TEST_DOCKERD_RESTART") == "1" ||
+		f != nil && strings.Contains(f.Value.String(), "TestContainerLoop") {
 		n = 1000
 	}
 	if v := os.Getenv("PICKET_TEST_AGENT_LOOP"); v != "" {
