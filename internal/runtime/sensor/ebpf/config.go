@@ -195,8 +195,8 @@ func WithIgnoreSelf(on bool) Option { return func(c *config) { c.ignoreSelf = on
 // WithBatching makes the kernel wake the reader only when bytes are waiting
 // in the ring buffer, the reader polling every poll otherwise: one wakeup
 // per batch instead of one per record, at the price of up to poll of
-// latency at low rates (default 64 KiB, 5 ms). bytes 0 restores a wakeup
-// per record.
+// latency at low rates (default: 64 KiB or a quarter of the ring buffer,
+// 5 ms). bytes 0 restores a wakeup per record.
 func WithBatching(bytes int, poll time.Duration) Option {
 	return func(c *config) { c.wakeupBytes, c.poll = bytes, poll }
 }
@@ -230,7 +230,7 @@ func newConfig(opts []Option) (config, error) {
 		syscalls:       true,
 		ignoreSelf:     true,
 		cacheSize:      65536,
-		wakeupBytes:    64 << 10,
+		wakeupBytes:    -1, // auto: min(64 KiB, ring buffer / 4)
 		poll:           5 * time.Millisecond,
 		now:            time.Now,
 	}
@@ -245,6 +245,9 @@ func newConfig(opts []Option) (config, error) {
 		if err := w.validate(); err != nil {
 			return c, err
 		}
+	}
+	if c.wakeupBytes == -1 {
+		c.wakeupBytes = min(64<<10, c.ringSize/4)
 	}
 	if c.wakeupBytes < 0 || c.wakeupBytes >= c.ringSize {
 		return c, fmt.Errorf("ebpf: wakeup threshold %d: not in [0, ring buffer size %d)", c.wakeupBytes, c.ringSize)

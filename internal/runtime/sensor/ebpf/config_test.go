@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,6 +45,8 @@ func TestConfigValidation(t *testing.T) {
 		WithWatches([]Watch{{Prefix: "/" + strings.Repeat("a", 200), Read: true}}),
 		WithRingBufferSize(3 << 20),
 		WithRingBufferSize(1024),
+		WithBatching(64<<20, time.Millisecond), // threshold beyond the ring
+		WithBatching(4096, 0),                  // batching without polling
 	}
 	for i, o := range bad {
 		if _, err := newConfig([]Option{o}); err == nil {
