@@ -183,10 +183,13 @@ func TestContainerBehaviours(t *testing.T) {
 
 	docker(t, "cp", actor, name+":/actor") // lands in the upper layer
 
-	run := func(args ...string) string { return docker(t, append([]string{"exec", name}, args...)...) }
+	run := func(t *testing.T, args ...string) string {
+		t.Helper()
+		return docker(t, append([]string{"exec", name}, args...)...)
+	}
 
 	t.Run("exec from upper layer", func(t *testing.T) {
-		run("/actor", "true")
+		run(t, "/actor", "true")
 		e := c.wait(t, "exec /actor", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Exec && e.Proc.Exe == "/actor"
 		})
@@ -196,7 +199,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("connect accept bind", func(t *testing.T) {
-		out := run("/actor", "connect")
+		out := run(t, "/actor", "connect")
 		port, local := uint16(kv(out, "port")), uint16(kv(out, "local"))
 		e := c.wait(t, "connect", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Connect && e.Net != nil && e.Net.DstPort == port
@@ -217,7 +220,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("dup2 socket onto stdio", func(t *testing.T) {
-		out := run("/actor", "revshell")
+		out := run(t, "/actor", "revshell")
 		port := uint16(kv(out, "port"))
 		for fd := int32(0); fd <= 2; fd++ {
 			e := c.wait(t, fmt.Sprintf("dup onto %d", fd), func(e *event.Event) bool {
@@ -233,7 +236,8 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("busybox nc -e", func(t *testing.T) {
-		run("/bin/sh", "-c", "timeout 5 nc -l -p 7777 >/dev/null & sleep 0.5; nc 127.0.0.1 7777 -e /bin/true; wait")
+		run(t, "/bin/sh", "-c", "timeout 10 nc -l -p 7777 >/dev/null & "+
+			"for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.3; nc 127.0.0.1 7777 -e /bin/true && break; done; wait")
 		e := c.wait(t, "nc dup", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.DupFD && e.Proc.Comm == "nc" && e.Dup.NewFD == 0
 		})
@@ -243,14 +247,14 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("write /etc, read /etc/shadow", func(t *testing.T) {
-		run("/bin/sh", "-c", "echo root:x:19000:: > /etc/shadow")
+		run(t, "/bin/sh", "-c", "echo root:x:19000:: > /etc/shadow")
 		w := c.wait(t, "write /etc/shadow", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/etc/shadow" && e.File.Write
 		})
 		if w.Ret < 0 || w.Proc.Comm != "sh" {
 			t.Errorf("write = %+v ret %d", *w.File, w.Ret)
 		}
-		run("/bin/cat", "/etc/shadow")
+		run(t, "/bin/cat", "/etc/shadow")
 		r := c.wait(t, "read /etc/shadow", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/etc/shadow" && !e.File.Write
 		})
@@ -258,25 +262,25 @@ func TestContainerBehaviours(t *testing.T) {
 			t.Errorf("read = %+v by %s ret %d", *r.File, r.Proc.Comm, r.Ret)
 		}
 		t0 := uint64(Monotonic())
-		run("/bin/sh", "-c", "cd /etc && cat ./shadow >/dev/null")
+		run(t, "/bin/sh", "-c", "cd /etc && cat ./shadow >/dev/null")
 		c.wait(t, "relative read of shadow", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/etc/shadow" && e.KernelTime > t0
 		})
 	})
 
 	t.Run("release_agent write anywhere", func(t *testing.T) {
-		run("/bin/sh", "-c", "mkdir -p /tmp/cgrp && echo /evil > /tmp/cgrp/release_agent")
+		run(t, "/bin/sh", "-c", "mkdir -p /tmp/cgrp && echo /evil > /tmp/cgrp/release_agent")
 		c.wait(t, "release_agent write", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/tmp/cgrp/release_agent" && e.File.Write
 		})
-		run("/bin/sh", "-c", "cd /tmp/cgrp && echo 1 > notify_on_release")
+		run(t, "/bin/sh", "-c", "cd /tmp/cgrp && echo 1 > notify_on_release")
 		c.wait(t, "relative notify_on_release write", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/tmp/cgrp/notify_on_release" && e.File.Write
 		})
 	})
 
 	t.Run("read of a private key anywhere", func(t *testing.T) {
-		run("/bin/sh", "-c", "mkdir -p /home/u/.ssh && echo k > /home/u/.ssh/id_ed25519 && cat /home/u/.ssh/id_ed25519")
+		run(t, "/bin/sh", "-c", "mkdir -p /home/u/.ssh && echo k > /home/u/.ssh/id_ed25519 && cat /home/u/.ssh/id_ed25519")
 		e := c.wait(t, "id_ed25519 read", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/home/u/.ssh/id_ed25519" && !e.File.Write
 		})
@@ -286,7 +290,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("write /bin and chmod +x", func(t *testing.T) {
-		run("/bin/sh", "-c", "echo x > /bin/evil && chmod +x /bin/evil")
+		run(t, "/bin/sh", "-c", "echo x > /bin/evil && chmod +x /bin/evil")
 		c.wait(t, "write /bin/evil", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Open && e.File.Path == "/bin/evil" && e.File.Write && e.File.Flags&0o100 != 0
 		})
@@ -299,7 +303,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("memfd exec", func(t *testing.T) {
-		run("/actor", "memfd")
+		run(t, "/actor", "memfd")
 		m := c.wait(t, "memfd_create", func(e *event.Event) bool {
 			return in(e) && e.Kind == event.Memfd && e.File.Path == "picket-fileless"
 		})
@@ -312,7 +316,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("ptrace attach", func(t *testing.T) {
-		out := run("/actor", "ptrace")
+		out := run(t, "/actor", "ptrace")
 		e := c.wait(t, "ptrace", func(e *event.Event) bool { return in(e) && e.Kind == event.PtraceOp })
 		if e.Ptrace.Request != 16 || int64(e.Ptrace.TargetPID) != kv(out, "target") || e.Ret != 0 {
 			t.Errorf("ptrace = %+v ret %d, want attach to %d", *e.Ptrace, e.Ret, kv(out, "target"))
@@ -320,7 +324,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("setuid setgid capset", func(t *testing.T) {
-		run("/actor", "setuid")
+		run(t, "/actor", "setuid")
 		// runc sets the exec'd process's credentials too: look at the actor's.
 		actor := func(e *event.Event) bool { return in(e) && e.Proc.Exe == "/actor" }
 		u := c.wait(t, "setuid", func(e *event.Event) bool { return actor(e) && e.Kind == event.SetUID })
@@ -328,7 +332,7 @@ func TestContainerBehaviours(t *testing.T) {
 		if u.Cred.UID != 65534 || g.Cred.GID != 65534 || u.Ret != 0 {
 			t.Errorf("setuid %+v setgid %+v", *u.Cred, *g.Cred)
 		}
-		run("/actor", "capset")
+		run(t, "/actor", "capset")
 		cp := c.wait(t, "capset", func(e *event.Event) bool { return actor(e) && e.Kind == event.Capset })
 		if cp.Cred.CapEffective == 0 || cp.Cred.CapEffective&(1<<13) != 0 || cp.Cred.CapEffective&(1<<21) == 0 {
 			t.Errorf("capset effective = %#x, want SYS_ADMIN without NET_RAW", cp.Cred.CapEffective)
@@ -336,7 +340,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("module load attempt", func(t *testing.T) {
-		out := run("/actor", "module")
+		out := run(t, "/actor", "module")
 		e := c.wait(t, "finit_module", func(e *event.Event) bool { return in(e) && e.Kind == event.ModuleLoad })
 		if int64(e.Module.FD) != kv(out, "fd") || e.Ret >= 0 || e.File == nil || e.File.Path != "/dev/null" {
 			t.Errorf("module = %+v file %+v ret %d", *e.Module, e.File, e.Ret)
@@ -344,7 +348,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("setns", func(t *testing.T) {
-		out := run("/actor", "setns")
+		out := run(t, "/actor", "setns")
 		e := c.wait(t, "setns", func(e *event.Event) bool { return in(e) && e.Kind == event.Setns })
 		if int64(e.NS.FD) != kv(out, "fd") || e.NS.Flags != 0x40000000 {
 			t.Errorf("setns = %+v", *e.NS)
@@ -352,7 +356,7 @@ func TestContainerBehaviours(t *testing.T) {
 	})
 
 	t.Run("unshare and mount", func(t *testing.T) {
-		run("/bin/unshare", "-m", "/bin/sh", "-c", "mount -t tmpfs picket-tmp /tmp")
+		run(t, "/bin/unshare", "-m", "/bin/sh", "-c", "mount -t tmpfs picket-tmp /tmp")
 		u := c.wait(t, "unshare", func(e *event.Event) bool { return in(e) && e.Kind == event.Unshare })
 		if u.NS.Flags&0x00020000 == 0 || u.Ret != 0 { // CLONE_NEWNS
 			t.Errorf("unshare = %+v ret %d", *u.NS, u.Ret)
