@@ -17,7 +17,10 @@
 #               consumer that counts the storm's events (execs whose argv is
 #               ["true", MARKER]; connects/accepts to the storm's port), kernel
 #               drops, user-space losses, latency from the kernel timestamp to
-#               receipt, its own CPU and peak RSS.
+#               receipt, its own CPU and peak RSS; in the storms also each BPF
+#               program's mean run time (kernel.bpf_stats_enabled, which
+#               adds two clock reads per run, so it is off for the overhead
+#               phases).
 #
 # Phases:
 #   1. exec storm for DURATION s with the sensor running
@@ -55,9 +58,9 @@ SS_PID=
 cleanup() { [ -n "$SS_PID" ] && kill "$SS_PID" 2>/dev/null || true; }
 trap cleanup EXIT
 
-# start_sensor FILE MARKER: runs sensorstat in the background until stop_sensor.
+# start_sensor FILE MARKER [FLAGS]: runs sensorstat in the background until stop_sensor.
 start_sensor() {
-	"$OUT/sensorstat" -marker "$2" -port "$PORT" >"$1" 2>"$1.err" &
+	"$OUT/sensorstat" -marker "$2" -port "$PORT" "${@:3}" >"$1" 2>"$1.err" &
 	SS_PID=$!
 	for _ in $(seq 100); do
 		grep -q '^ready' "$1.err" 2>/dev/null && return 0
@@ -75,13 +78,13 @@ stop_sensor() {
 
 marker=storm-$$-$RANDOM
 echo "== exec storm: target ${EXEC_RATE}/s for ${DURATION}s"
-start_sensor "$OUT/exec-sensor.json" "$marker"
+start_sensor "$OUT/exec-sensor.json" "$marker" -prog-stats
 "$OUT/storm" exec -rate "$EXEC_RATE" -duration "${DURATION}s" -marker "$marker" -bin "$BIN" >"$OUT/exec-storm.json"
 sleep 1
 stop_sensor
 
 echo "== connect storm: target ${CONNECT_RATE}/s for ${DURATION}s"
-start_sensor "$OUT/connect-sensor.json" "$marker-c"
+start_sensor "$OUT/connect-sensor.json" "$marker-c" -prog-stats
 "$OUT/storm" connect -rate "$CONNECT_RATE" -duration "${DURATION}s" -port "$PORT" >"$OUT/connect-storm.json"
 sleep 1
 stop_sensor
@@ -144,6 +147,11 @@ for k in ("exec", "connect"):
   print(f"{k:8} target {r['target_per_s']:>7.0f}/s achieved {r['achieved_per_s']:>6}/s  generated {r['generated']:>8}  seen {r['seen']:>8}"
         f"  kernel drops {r['kernel_drops']}  user lost {r['user_lost']}  sensor CPU {r['sensor_cpu_percent']}%  RSS {r['sensor_peak_rss_mib']} MiB"
         f"  latency p50 {r['latency_p50_ms']} ms p99 {r['latency_p99_ms']} ms")
+for k, f in (("exec", ess), ("connect", css)):
+  progs = f.get("programs") or {}
+  res[k]["bpf_ns_per_run"] = {n: round(v["ns_per_run"]) for n, v in progs.items()}
+  if progs:
+    print(f"{k:8} BPF programs: " + ", ".join(f"{n} {v['runs']} runs {v['ns_per_run']:.0f} ns" for n, v in sorted(progs.items())))
 o = res["overhead"]
 print(f"overhead workload CPU {o['workload_cpu_s_without']} s -> {o['workload_cpu_s_with']} s ({o['workload_cpu_overhead_percent']:+}%), "
       f"+ sensor {o['sensor_cpu_s']} s = {o['total_cpu_overhead_percent']:+}% total; wall {o['workload_wall_s_without']} s -> {o['workload_wall_s_with']} s ({o['wall_overhead_percent']:+}%)")

@@ -58,6 +58,7 @@ func main() {
 	dur := flag.Duration("duration", 0, "stop after this long (0: on SIGTERM/SIGINT only)")
 	chanSize := flag.Int("chan", 16384, "output channel size")
 	ring := flag.Int("ring", 16<<20, "eBPF ring buffer bytes")
+	progStats := flag.Bool("prog-stats", false, "measure each BPF program's run time (kernel.bpf_stats_enabled; adds two clock reads per run)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -67,7 +68,7 @@ func main() {
 		ctx, cancel = context.WithTimeout(ctx, *dur)
 		defer cancel()
 	}
-	srcs, rep, err := sensor.Open(ctx, sensor.WithEBPF(ebpf.WithRingBufferSize(*ring), ebpf.WithProgramStats(true)))
+	srcs, rep, err := sensor.Open(ctx, sensor.WithEBPF(ebpf.WithRingBufferSize(*ring), ebpf.WithProgramStats(*progStats)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sensorstat:", err)
 		os.Exit(2)
