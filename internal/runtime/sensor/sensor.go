@@ -2,8 +2,9 @@
 
 // Package sensor opens the runtime agent's event sources: the eBPF sensor
 // when this kernel loads it, otherwise the netlink proc connector (process
-// events only, details from /proc). Open probes, opens what works and
-// reports which sensors are active and why the others are not.
+// events, details from /proc) together with fanotify (opens of watched
+// files). Open probes, opens what works and reports which sensors are
+// active and why the others are not.
 package sensor
 
 import (
