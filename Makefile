@@ -61,6 +61,11 @@ bench: deps build
 	bench/million-files.sh
 	bench/vulns-vs-osv-scanner.sh
 	bench/secrets-vs-gitleaks.sh
+	bench/deep-vs-inventory.sh
+	bench/guard-docker.sh
+	bench/guard-registry.sh
+	bench/agent-storm.sh
+	bench/cis-compare.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -50,4 +50,3 @@ func (p *progressLine) finish() {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
-

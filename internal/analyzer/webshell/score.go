@@ -60,9 +60,9 @@ type verdict struct {
 // file is one file being scored.
 type file struct {
 	l   *lang
-	raw []byte // as read
-	txt []byte // what patterns match: lower-cased for folded languages
-	low []byte // always lower-cased
+	raw []byte           // as read
+	txt []byte           // what patterns match: lower-cased for folded languages
+	low []byte           // always lower-cased
 	occ map[string][]int // literal -> offsets in low (see occurrences)
 	cls []byte
 	// hiddenSrcs are superglobal names spelled with escapes or chr():
