@@ -135,8 +135,10 @@ func TestParseMountInfo(t *testing.T) {
 	in := `22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 23 22 254:0 /var/lib/docker /var/lib/docker rw,relatime shared:1 - ext4 /dev/vda rw
 24 22 254:16 / /srv/with\040space rw - xfs /dev/vdb rw
-bad line
 `
+	if _, err := ParseMountInfo(strings.NewReader(in + "bad line\n")); err == nil {
+		t.Error("a malformed line was accepted")
+	}
 	ms, err := ParseMountInfo(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // joinRoot places an absolute host path below root without resolving
@@ -272,51 +273,21 @@ type mountInfo struct {
 	Source     string
 }
 
-// ParseMountInfo parses /proc/<pid>/mountinfo.
+// ParseMountInfo parses /proc/<pid>/mountinfo (moby/sys/mountinfo, which
+// also undoes the \040-style escapes). A malformed line is an error.
 func ParseMountInfo(r io.Reader) ([]mountInfo, error) {
-	var out []mountInfo
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 10 {
-			continue
-		}
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+2 >= len(f) {
-			continue
-		}
+	ms, err := mountinfo.GetMountsFromReader(r, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bench: mountinfo: %w", err)
+	}
+	out := make([]mountInfo, 0, len(ms))
+	for _, m := range ms {
 		out = append(out, mountInfo{
-			Device: f[2], Root: unescapeMount(f[3]), MountPoint: unescapeMount(f[4]),
-			FSType: f[sep+1], Source: unescapeMount(f[sep+2]),
+			Device: fmt.Sprintf("%d:%d", m.Major, m.Minor), Root: m.Root, MountPoint: m.Mountpoint,
+			FSType: m.FSType, Source: m.Source,
 		})
 	}
-	return out, sc.Err()
-}
-
-// unescapeMount undoes the octal escapes of mountinfo (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return out, nil
 }
 
 func (e *Env) mountTable() ([]mountInfo, error) {

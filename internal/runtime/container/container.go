@@ -34,6 +34,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
@@ -718,39 +719,11 @@ func cgroup2Mount(procRoot string) string {
 		return ""
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint opts... - fstype source superopts
-		left, right, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		if fs := strings.Fields(right); len(fs) > 0 && fs[0] == "cgroup2" {
-			if f := strings.Fields(left); len(f) >= 5 {
-				return unescapeMount(f[4])
-			}
-		}
+	ms, err := mountinfo.GetMountsFromReader(f, mountinfo.FSTypeFilter("cgroup2"))
+	if err != nil || len(ms) == 0 {
+		return ""
 	}
-	return ""
-}
-
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return ms[0].Mountpoint
 }
 
 func isID(s string) bool {

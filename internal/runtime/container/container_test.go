@@ -182,14 +182,18 @@ func TestShortLivedContainer(t *testing.T) {
 	if id == "" {
 		t.Skipf("no cgroup v2 path with a container id in %q", out)
 	}
-	r.mu.Lock()
+	// The inotify event is handled on the resolver's own goroutine: give
+	// it a moment (the agent's attribution waits up to 2 s the same way).
 	var cg uint64
-	for ino, cid := range r.byCgroup {
-		if cid == id {
-			cg = ino
+	for deadline := time.Now().Add(2 * time.Second); cg == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		r.mu.Lock()
+		for ino, cid := range r.byCgroup {
+			if cid == id {
+				cg = ino
+			}
 		}
+		r.mu.Unlock()
 	}
-	r.mu.Unlock()
 	if cg == 0 {
 		t.Fatalf("cgroup of %s not recorded by inotify (watched %v)", id[:12], r.watched)
 	}

@@ -64,13 +64,12 @@ func TestParseFuseOverlay(t *testing.T) {
 		t.Errorf("%q %q", upper, mnt)
 	}
 	mi := "46 45 0:40 / /var/lib/docker/fuse-overlayfs/abc/merged rw,nodev shared:2 - fuse.fuse-overlayfs fuse-overlayfs rw,user_id=0\n" +
-		"47 45 8:1 / /data\\040dir rw - ext4 /dev/sda1 rw\n"
+		"47 45 8:1 / /data\\040dir rw - ext4 /dev/sda1 rw\n" +
+		"48 45 0:41 / /data\\040dir/merged rw - fuse.fuse-overlayfs fuse-overlayfs rw\n"
 	ms := parseFuseMounts([]byte(mi))
-	if len(ms) != 1 || ms[0].dev != unix.Mkdev(0, 40) || ms[0].point != "/var/lib/docker/fuse-overlayfs/abc/merged" {
+	if len(ms) != 2 || ms[0].dev != unix.Mkdev(0, 40) || ms[0].point != "/var/lib/docker/fuse-overlayfs/abc/merged" ||
+		ms[1].dev != unix.Mkdev(0, 41) || ms[1].point != "/data dir/merged" {
 		t.Errorf("%+v", ms)
-	}
-	if got := unescapeOctal(`/data\040dir`); got != "/data dir" {
-		t.Errorf("%q", got)
 	}
 	if kernelDev(40) != unix.Mkdev(0, 40) || kernelDev(8<<20|1) != unix.Mkdev(8, 1) {
 		t.Error("kernelDev")

@@ -3,13 +3,14 @@
 package ebpf
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -98,50 +99,18 @@ type fuseMount struct {
 	point string
 }
 
-// parseFuseMounts lists the fuse-overlayfs mounts of a mountinfo file:
-// field 3 is major:minor, field 5 the mount point, the type follows " - ".
+// parseFuseMounts lists the fuse-overlayfs mounts of a mountinfo file
+// (moby/sys/mountinfo parses it and undoes the \040-style escapes).
 func parseFuseMounts(b []byte) []fuseMount {
-	var out []fuseMount
-	for _, line := range strings.Split(string(b), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok || !strings.HasPrefix(post, "fuse.fuse-overlayfs ") {
-			continue
-		}
-		f := strings.Fields(pre)
-		if len(f) < 5 {
-			continue
-		}
-		maj, min, ok := strings.Cut(f[2], ":")
-		if !ok {
-			continue
-		}
-		ma, err1 := strconv.ParseUint(maj, 10, 32)
-		mi, err2 := strconv.ParseUint(min, 10, 32)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		out = append(out, fuseMount{dev: unix.Mkdev(uint32(ma), uint32(mi)), point: unescapeOctal(f[4])})
+	ms, err := mountinfo.GetMountsFromReader(bytes.NewReader(b), mountinfo.FSTypeFilter("fuse.fuse-overlayfs"))
+	if err != nil {
+		return nil
+	}
+	out := make([]fuseMount, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, fuseMount{dev: unix.Mkdev(uint32(m.Major), uint32(m.Minor)), point: m.Mountpoint})
 	}
 	return out
-}
-
-// unescapeOctal undoes mountinfo's \040-style escapes.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // fromProcesses maps mount points to the upperdir option of the running
