@@ -6,6 +6,7 @@ package event
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -189,4 +190,25 @@ type Stats struct {
 	// to forward (container runtime set-up, relative-path opens beyond
 	// their rate limit). They are not losses of matching events.
 	Skipped uint64 `json:"skipped,omitempty"`
+}
+
+// Deliver hands ev to out the way every sensor does. With drop set it never
+// blocks: when out is full the event is counted in lost and dropped, so a
+// slow consumer costs events, counted, instead of stalling the kernel side.
+// Otherwise it waits for room; it returns false only when ctx ends first.
+func Deliver(ctx context.Context, out chan<- *Event, ev *Event, drop bool, lost *atomic.Uint64) bool {
+	if drop {
+		select {
+		case out <- ev:
+		default:
+			lost.Add(1)
+		}
+		return true
+	}
+	select {
+	case out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -277,17 +277,7 @@ func (s *Sensor) Run(ctx context.Context, out chan<- *event.Event) error {
 		if c := s.counts[ev.Kind]; c != nil {
 			c.Add(1)
 		}
-		if s.cfg.full == Drop {
-			select {
-			case out <- ev:
-			default:
-				s.lost.Add(1)
-			}
-			continue
-		}
-		select {
-		case out <- ev:
-		case <-ctx.Done():
+		if !event.Deliver(ctx, out, ev, s.cfg.full == Drop, &s.lost) {
 			return nil
 		}
 	}

@@ -179,17 +179,7 @@ func (s *Sensor) Run(ctx context.Context, out chan<- *event.Event) error {
 				continue
 			}
 			s.opens.Add(1)
-			if s.drop {
-				select {
-				case out <- ev:
-				default:
-					s.lost.Add(1)
-				}
-				continue
-			}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
+			if !event.Deliver(ctx, out, ev, s.drop, &s.lost) {
 				return nil
 			}
 		}

@@ -178,17 +178,7 @@ func (s *Sensor) Run(ctx context.Context, out chan<- *event.Event) error {
 				continue
 			}
 			s.counts[ev.Kind].Add(1)
-			if s.full {
-				select {
-				case out <- ev:
-				default:
-					s.lost.Add(1)
-				}
-				continue
-			}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
+			if !event.Deliver(ctx, out, ev, s.full, &s.lost) {
 				return nil
 			}
 		}
