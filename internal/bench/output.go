@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/picket-cdr/picket/internal/report/sarif"
 	"io"
 	"strconv"
 	"strings"
@@ -204,62 +205,18 @@ func detailsText(c CheckResult) string {
 // dashboard tracks each container or file separately), partial fingerprints
 // from the rule and the item.
 type (
-	sarifLog struct {
-		Schema  string     `json:"$schema"`
-		Version string     `json:"version"`
-		Runs    []sarifRun `json:"runs"`
-	}
-	sarifRun struct {
-		Tool       sarifTool      `json:"tool"`
-		Results    []sarifResult  `json:"results"`
-		Properties map[string]any `json:"properties,omitempty"`
-	}
-	sarifTool struct {
-		Driver sarifDriver `json:"driver"`
-	}
-	sarifDriver struct {
-		Name           string      `json:"name"`
-		Version        string      `json:"version,omitempty"`
-		InformationURI string      `json:"informationUri,omitempty"`
-		Rules          []sarifRule `json:"rules"`
-	}
-	sarifRule struct {
-		ID                   string         `json:"id"`
-		Name                 string         `json:"name,omitempty"`
-		ShortDescription     sarifMessage   `json:"shortDescription"`
-		Help                 *sarifMessage  `json:"help,omitempty"`
-		DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
-		Properties           map[string]any `json:"properties"`
-	}
-	sarifConfig struct {
-		Level string `json:"level"`
-	}
-	sarifMessage struct {
-		Text string `json:"text"`
-	}
-	sarifResult struct {
-		RuleID              string            `json:"ruleId"`
-		RuleIndex           int               `json:"ruleIndex"`
-		Level               string            `json:"level"`
-		Message             sarifMessage      `json:"message"`
-		Locations           []sarifLocation   `json:"locations"`
-		PartialFingerprints map[string]string `json:"partialFingerprints"`
-		Properties          map[string]any    `json:"properties,omitempty"`
-	}
-	sarifLocation struct {
-		PhysicalLocation sarifPhysical          `json:"physicalLocation"`
-		LogicalLocations []sarifLogicalLocation `json:"logicalLocations,omitempty"`
-	}
-	sarifPhysical struct {
-		ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	}
-	sarifArtifact struct {
-		URI string `json:"uri"`
-	}
-	sarifLogicalLocation struct {
-		Name string `json:"name"`
-		Kind string `json:"kind"`
-	}
+	sarifLog             = sarif.Log
+	sarifRun             = sarif.Run
+	sarifTool            = sarif.Tool
+	sarifDriver          = sarif.Driver
+	sarifRule            = sarif.Rule
+	sarifConfig          = sarif.Configuration
+	sarifMessage         = sarif.Message
+	sarifResult          = sarif.Result
+	sarifLocation        = sarif.Location
+	sarifPhysical        = sarif.PhysicalLocation
+	sarifArtifact        = sarif.ArtifactLocation
+	sarifLogicalLocation = sarif.LogicalLocation
 )
 
 // SARIFRuleID is the SARIF rule id of a check.
@@ -281,8 +238,8 @@ func writeSARIF(w *bytes.Buffer, r *Report) error {
 			sev = "7.0"
 		}
 		rule := sarifRule{
-			ID: SARIFRuleID(c.ID), Name: "CIS Docker " + c.ID, ShortDescription: sarifMessage{Text: c.Title},
-			DefaultConfiguration: sarifConfig{Level: sarifLevel(c)},
+			ID: SARIFRuleID(c.ID), Name: "CIS Docker " + c.ID, ShortDescription: &sarifMessage{Text: c.Title},
+			DefaultConfiguration: &sarifConfig{Level: sarifLevel(c)},
 			Properties: map[string]any{
 				"tags":              []string{"security", "compliance", "CIS-" + c.ID, fmt.Sprintf("level%d", c.Level)},
 				"security-severity": sev,
@@ -319,7 +276,7 @@ func writeSARIF(w *bytes.Buffer, r *Report) error {
 	if r.Host.Hostname != "" {
 		run.Properties["host"] = r.Host.Hostname
 	}
-	log := sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}
+	log := sarifLog{Schema: sarif.Schema, Version: sarif.Version, Runs: []sarifRun{run}}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/picket-cdr/picket/internal/report/sarif"
 	"io"
 	"net/url"
 	"slices"
@@ -17,93 +18,34 @@ import (
 
 // SARIF identifiers written by writeSARIF.
 const (
-	sarifSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
-	sarifVersion = "2.1.0"
+	sarifSchema  = sarif.Schema
+	sarifVersion = sarif.Version
 	// sarifFingerprint keys the partial fingerprint Picket computes, versioned
 	// so a future change of inputs does not collide with old values.
 	sarifFingerprint = "picketFindingHash/v1"
 )
 
-// The SARIF 2.1.0 subset Picket writes. Field names follow the OASIS
-// specification; optional fields are omitted when empty.
+// The SARIF model is shared with the compliance benchmark (package sarif).
 type (
-	sarifLog struct {
-		Schema  string     `json:"$schema"`
-		Version string     `json:"version"`
-		Runs    []sarifRun `json:"runs"`
-	}
-	sarifRun struct {
-		Tool       sarifTool      `json:"tool"`
-		Results    []sarifResult  `json:"results"`
-		Properties map[string]any `json:"properties,omitempty"`
-	}
-	sarifTool struct {
-		Driver sarifDriver `json:"driver"`
-	}
-	sarifDriver struct {
-		Name    string      `json:"name"`
-		Version string      `json:"version,omitempty"`
-		Rules   []sarifRule `json:"rules"`
-	}
-	sarifRule struct {
-		ID                   string              `json:"id"`
-		Name                 string              `json:"name,omitempty"`
-		ShortDescription     *sarifMessage       `json:"shortDescription,omitempty"`
-		FullDescription      *sarifMessage       `json:"fullDescription,omitempty"`
-		Help                 *sarifMessage       `json:"help,omitempty"`
-		HelpURI              string              `json:"helpUri,omitempty"`
-		DefaultConfiguration *sarifConfiguration `json:"defaultConfiguration,omitempty"`
-		Properties           sarifRuleProperties `json:"properties"`
-	}
-	sarifConfiguration struct {
-		Level string `json:"level"`
-	}
-	sarifRuleProperties struct {
+	sarifLog              = sarif.Log
+	sarifRun              = sarif.Run
+	sarifTool             = sarif.Tool
+	sarifDriver           = sarif.Driver
+	sarifRule             = sarif.Rule
+	sarifConfiguration    = sarif.Configuration
+	sarifMessage          = sarif.Message
+	sarifResult           = sarif.Result
+	sarifSuppression      = sarif.Suppression
+	sarifLocation         = sarif.Location
+	sarifPhysicalLocation = sarif.PhysicalLocation
+	sarifArtifactLocation = sarif.ArtifactLocation
+	sarifRegion           = sarif.Region
+	sarifLogicalLocation  = sarif.LogicalLocation
+	sarifRuleProperties   struct {
 		// SecuritySeverity is the GitHub code-scanning score, a number
 		// between 0.0 and 10.0 written as a string as GitHub documents it.
 		SecuritySeverity string   `json:"security-severity,omitempty"`
 		Tags             []string `json:"tags"`
-	}
-	sarifMessage struct {
-		Text string `json:"text"`
-	}
-	sarifResult struct {
-		RuleID              string             `json:"ruleId"`
-		RuleIndex           int                `json:"ruleIndex"`
-		Level               string             `json:"level"`
-		Message             sarifMessage       `json:"message"`
-		Locations           []sarifLocation    `json:"locations"`
-		PartialFingerprints map[string]string  `json:"partialFingerprints"`
-		Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
-		Properties          map[string]any     `json:"properties,omitempty"`
-	}
-	// sarifSuppression (SARIF 2.1.0 §3.35) records that a user accepted a
-	// result: kind "external" as the decision lives in an ignore file or
-	// VEX document, not in the scanned artifact.
-	sarifSuppression struct {
-		Kind          string         `json:"kind"`
-		Status        string         `json:"status,omitempty"`
-		Justification string         `json:"justification,omitempty"`
-		Properties    map[string]any `json:"properties,omitempty"`
-	}
-	sarifLocation struct {
-		PhysicalLocation sarifPhysicalLocation  `json:"physicalLocation"`
-		LogicalLocations []sarifLogicalLocation `json:"logicalLocations,omitempty"`
-	}
-	sarifPhysicalLocation struct {
-		ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
-		Region           *sarifRegion          `json:"region,omitempty"`
-	}
-	sarifArtifactLocation struct {
-		URI string `json:"uri"`
-	}
-	sarifRegion struct {
-		StartLine int `json:"startLine"`
-	}
-	sarifLogicalLocation struct {
-		Name               string `json:"name"`
-		FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
-		Kind               string `json:"kind"`
 	}
 )
 
@@ -196,7 +138,7 @@ func sarifRules(fs []*finding.Finding) ([]sarifRule, map[string]int) {
 		rule := sarifRule{
 			ID:                   sarifRuleID(id),
 			DefaultConfiguration: &sarifConfiguration{Level: sarifLevel(top.Severity)},
-			Properties: sarifRuleProperties{
+			Properties: &sarifRuleProperties{
 				SecuritySeverity: securitySeverity(top.Severity),
 				Tags:             sarifTags(group),
 			},
@@ -476,12 +418,13 @@ func vulnerabilityRule(rule *sarifRule, group []*finding.Finding, title string) 
 			best = score
 		}
 	}
+	props := rule.Properties.(*sarifRuleProperties)
 	if best >= 0 {
-		rule.Properties.SecuritySeverity = strconv.FormatFloat(best, 'f', 1, 64)
+		props.SecuritySeverity = strconv.FormatFloat(best, 'f', 1, 64)
 	}
-	if slices.ContainsFunc(group, isKEV) && !slices.Contains(rule.Properties.Tags, "kev") {
-		rule.Properties.Tags = append(rule.Properties.Tags, "kev")
-		slices.Sort(rule.Properties.Tags)
+	if slices.ContainsFunc(group, isKEV) && !slices.Contains(props.Tags, "kev") {
+		props.Tags = append(props.Tags, "kev")
+		slices.Sort(props.Tags)
 	}
 }
 

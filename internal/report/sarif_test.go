@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -317,7 +318,7 @@ func TestSARIFContents(t *testing.T) {
 		"aws-access-key-id": "9.5", "CVE-2024-0727": "8.0", "PKT-IMG-001": "5.5", "PKT-SCAN-002": "",
 		"CVE-2024-45337": "9.1", "GO-2025-3487": "6.9", "CVE-2025-26519": "", "CVE-2023-5678": "5.9",
 	} {
-		if got := rules[id].Properties.SecuritySeverity; got != want {
+		if got := ruleProps(rules[id]).SecuritySeverity; got != want {
 			t.Errorf("rule %s security-severity = %q, want %q", id, got, want)
 		}
 	}
@@ -330,11 +331,11 @@ func TestSARIFContents(t *testing.T) {
 		kev.ShortDescription == nil || kev.ShortDescription.Text != kev.Name {
 		t.Errorf("vulnerability rule name/shortDescription = %q/%+v, want the title", kev.Name, kev.ShortDescription)
 	}
-	if !slices.Equal(kev.Properties.Tags, []string{"kev", "security", "vulnerability"}) {
-		t.Errorf("KEV rule tags = %q", kev.Properties.Tags)
+	if !slices.Equal(ruleProps(kev).Tags, []string{"kev", "security", "vulnerability"}) {
+		t.Errorf("KEV rule tags = %q", ruleProps(kev).Tags)
 	}
-	if !slices.Equal(rules["GO-2025-3487"].Properties.Tags, []string{"security", "vulnerability"}) {
-		t.Errorf("GO rule tags = %q", rules["GO-2025-3487"].Properties.Tags)
+	if !slices.Equal(ruleProps(rules["GO-2025-3487"]).Tags, []string{"security", "vulnerability"}) {
+		t.Errorf("GO rule tags = %q", ruleProps(rules["GO-2025-3487"]).Tags)
 	}
 	for _, want := range []string{"Also known as: GHSA-v778-237x-gjrc, GO-2024-3321.", "Known exploited (CISA KEV): CVE-2024-45337 (added 2025-01-08)."} {
 		if kev.Help == nil || !strings.Contains(kev.Help.Text, want) {
@@ -476,4 +477,12 @@ func TestURIReference(t *testing.T) {
 			t.Errorf("uriReference(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// ruleProps decodes a rule's property bag (a map after JSON decoding).
+func ruleProps(r sarifRule) sarifRuleProperties {
+	var p sarifRuleProperties
+	b, _ := json.Marshal(r.Properties)
+	_ = json.Unmarshal(b, &p)
+	return p
 }
