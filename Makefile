@@ -51,6 +51,9 @@ demo: deps build
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+	@echo "== the runtime agent survives a dockerd restart (restarts this machine's dockerd, so it runs alone, last)"
+	PICKET_TEST_DOCKERD_RESTART=1 PICKET_TEST_DOCKERD_RESTART_CMD=$(CURDIR)/internal/runtime/agent/testdata/restart-dockerd.sh \
+	  $(GO) test -count=1 -timeout 5m -run '^TestSurvivesDockerdRestart$$' -v ./internal/runtime/agent
 
 test-short:
 	$(GO) test -short ./...
