@@ -39,8 +39,16 @@ func newRootCmd() *cobra.Command {
 		Short: "Container detection and response: scan images, guard registries and daemons, check hosts, watch runtime",
 		Long: `Picket guards the life of a container in one binary.
 
-  picket scan image   deep scan of an image: packages and SBOM (more analyzers follow)
-  picket version      print the version
+  picket scan image        deep scan of an image: packages, SBOM, vulnerabilities,
+                           secrets, malware, web shells, misconfigurations
+  picket db                the vulnerability database: update, import, status
+  picket guard docker      policy proxy and AuthZ plugin for the Docker Engine API
+  picket guard registry    hardening proxy in front of an OCI registry
+  picket audit verify      check a guard's hash-chained audit log
+  picket bench docker      CIS Docker Benchmark checks of this host and its daemon
+  picket bench exposure    find Docker, Kubernetes and registry APIs open to anyone
+  picket agent             runtime sensor, container attribution, rules and alerts
+  picket version           print the version
 
 Settings come from flags, then PICKET_<FLAG> environment variables (e.g.
 PICKET_FORMAT=json, PICKET_CACHE_DIR=/tmp/c), then the config file
