@@ -68,6 +68,7 @@ bench: deps build
 	bench/guard-docker.sh
 	bench/guard-registry.sh
 	bench/agent-storm.sh
+	bench/agent-overhead.sh
 	bench/cis-compare.sh
 
 lint:
