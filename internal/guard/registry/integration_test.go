@@ -2,7 +2,6 @@ package registry_test
 
 import (
 	"compress/gzip"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -217,4 +216,3 @@ func gunzip(t *testing.T, p string) string {
 	return out
 }
 
-var _ = context.Background

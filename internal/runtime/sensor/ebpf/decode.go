@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
+	"github.com/picket-cdr/picket/internal/runtime/sensor/procfs"
 )
 
 // Record kinds and flags; they mirror bpf/picket.h (checked by the tests
@@ -230,34 +231,12 @@ func decodeExec(e *event.Event, x *picketExecEvent, clk *clock) {
 		n = len(x.Args)
 	}
 	args := unsafe.Slice((*byte)(unsafe.Pointer(&x.Args[0])), n)
-	p.Args = splitArgs(args, maxArgs)
+	p.Args = procfs.SplitArgs(args, maxArgs)
 	p.UpperLayer = x.ExecFlags&execOverlay != 0 && x.ExecFlags&execUpper != 0
 	p.ExeDeleted = x.ExecFlags&execDeleted != 0
 }
 
 const maxArgs = 64
-
-func splitArgs(b []byte, max int) []string {
-	b = bytes.TrimRight(b, "\x00")
-	if len(b) == 0 {
-		return nil
-	}
-	n := bytes.Count(b, []byte{0}) + 1
-	if n > max {
-		n = max
-	}
-	args := make([]string, 0, n)
-	for len(args) < n {
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			args = append(args, string(b))
-			break
-		}
-		args = append(args, string(b[:i]))
-		b = b[i+1:]
-	}
-	return args
-}
 
 // decodeSys fills e from a syscall record. Paths of relative opens and of
 // file descriptors are left for the caller to resolve (it knows /proc).
