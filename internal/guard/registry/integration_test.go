@@ -215,4 +215,3 @@ func gunzip(t *testing.T, p string) string {
 	}
 	return out
 }
-
