@@ -23,7 +23,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -46,14 +45,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/picket-cdr/picket/internal/guard/registry"
 	"github.com/picket-cdr/picket/internal/vulndb"
 )
 
@@ -507,19 +503,11 @@ func sampleRSS(pid int, peak *atomic.Int64) (stop func()) {
 }
 
 func sign(host, repo, digest string, key *ecdsa.PrivateKey, auth remote.Option) error {
-	payload := fmt.Sprintf(`{"critical":{"identity":{"docker-reference":"%s/%s"},"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"},"optional":null}`, host, repo, digest)
-	sum := sha256.Sum256([]byte(payload))
-	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	img, err := registry.SignatureImage(host+"/"+repo, digest, key)
 	if err != nil {
 		return err
 	}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer([]byte(payload), "application/vnd.dev.cosign.simplesigning.v1+json"),
-		Annotations: map[string]string{"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sig)}})
-	if err != nil {
-		return err
-	}
-	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
-	ref, err := name.ParseReference(host+"/"+repo+":"+strings.Replace(digest, ":", "-", 1)+".sig", name.Insecure)
+	ref, err := name.ParseReference(host+"/"+repo+":"+registry.SignatureTag(digest), name.Insecure)
 	if err != nil {
 		return err
 	}

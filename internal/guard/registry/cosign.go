@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -16,6 +17,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Cosign's conventions for signatures stored in the registry.
@@ -30,6 +37,30 @@ const (
 // SignatureTag returns cosign's signature tag for a manifest digest:
 // "sha256:abc" -> "sha256-abc.sig".
 func SignatureTag(digest string) string { return strings.Replace(digest, ":", "-", 1) + ".sig" }
+
+// SignatureImage builds the image cosign pushes to SignatureTag(digest) in
+// the repository dockerRef ("registry.example/team/app"): one layer holding
+// the simple-signing payload for digest, with the ECDSA signature of the
+// payload's SHA-256 in the layer's CosignSignatureAnnotation. It is the
+// counterpart of VerifyPayload, for tests and benchmarks that sign the way
+// cosign does.
+func SignatureImage(dockerRef, digest string, key *ecdsa.PrivateKey) (v1.Image, error) {
+	payload := fmt.Sprintf(`{"critical":{"identity":{"docker-reference":%q},"image":{"docker-manifest-digest":%q},"type":%q},"optional":null}`,
+		dockerRef, digest, CosignSignatureType)
+	sum := sha256.Sum256([]byte(payload))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	if err != nil {
+		return nil, fmt.Errorf("registry: signing: %w", err)
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{
+		Layer:       static.NewLayer([]byte(payload), CosignPayloadMediaType),
+		Annotations: map[string]string{CosignSignatureAnnotation: base64.StdEncoding.EncodeToString(sig)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: signature image: %w", err)
+	}
+	return mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON), nil
+}
 
 // SimpleSigning is the payload cosign signs (Red Hat simple signing).
 type SimpleSigning struct {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +130,37 @@ func TestGatePolicy(t *testing.T) {
 	os.WriteFile(bad, []byte("rules:\n  - id: x\n    condition: 'true'\n    action: explode\n"), 0o600)
 	if _, err := LoadGatePolicy(bad); err == nil || !strings.Contains(err.Error(), "want deny or warn") {
 		t.Errorf("bad action: %v", err)
+	}
+}
+
+// SignatureImage makes what VerifyPayload accepts: the layer's payload with
+// the signature in its annotation, signed by the key and for the digest.
+func TestSignatureImageVerifies(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	digest := "sha256:" + strings.Repeat("e", 64)
+	img, err := SignatureImage("registry.example/team/app", digest, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil || len(m.Layers) != 1 || m.Layers[0].MediaType != CosignPayloadMediaType {
+		t.Fatalf("manifest %+v, %v", m, err)
+	}
+	layers, _ := img.Layers()
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := io.ReadAll(rc)
+	sig := m.Layers[0].Annotations[CosignSignatureAnnotation]
+	if err := VerifyPayload(payload, sig, digest, []*ecdsa.PublicKey{&key.PublicKey}); err != nil {
+		t.Errorf("does not verify: %v", err)
+	}
+	if err := VerifyPayload(payload, sig, digest, []*ecdsa.PublicKey{&other.PublicKey}); err == nil {
+		t.Error("verifies with another key")
+	}
+	if err := VerifyPayload(payload, sig, "sha256:"+strings.Repeat("f", 64), []*ecdsa.PublicKey{&key.PublicKey}); err == nil {
+		t.Error("verifies for another digest")
 	}
 }

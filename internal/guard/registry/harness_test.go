@@ -7,9 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -29,11 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/picket-cdr/picket/internal/audit"
@@ -292,26 +286,15 @@ func (e *env) parse(ref string) name.Reference {
 	return r
 }
 
-// sign signs digest in repo the way cosign does: a simple-signing payload,
-// an ECDSA P-256 signature over its SHA-256 in the layer's
-// dev.cosignproject.cosign/signature annotation, pushed (as user, through
-// the guard) to the sha256-<hex>.sig tag.
+// sign signs digest in repo the way cosign does (registry.SignatureImage)
+// and pushes the signature, as user, through the guard, to the
+// sha256-<hex>.sig tag.
 func (e *env) sign(repo string, digest v1.Hash, key *ecdsa.PrivateKey, user string) {
 	e.t.Helper()
-	payload := fmt.Sprintf(`{"critical":{"identity":{"docker-reference":%q},"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"},"optional":null}`,
-		e.ref(repo), digest.String())
-	sum := sha256.Sum256([]byte(payload))
-	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	img, err := registry.SignatureImage(e.ref(repo), digest.String(), key)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	layer := static.NewLayer([]byte(payload), registry.CosignPayloadMediaType)
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer,
-		Annotations: map[string]string{registry.CosignSignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
 	ref := e.parse(e.ref(repo) + ":" + registry.SignatureTag(digest.String()))
 	if err := remote.Write(ref, img, e.remoteOpts(user)...); err != nil {
 		e.t.Fatalf("pushing signature: %v", err)
