@@ -17,8 +17,8 @@ import (
 	"github.com/picket-cdr/picket/internal/report"
 )
 
-// visibleFile is a file result that survives in the final filesystem.
-type visibleFile struct {
+// layerFile is a file's results in one layer.
+type layerFile struct {
 	layer   int
 	path    string
 	results []FileResult
@@ -33,11 +33,16 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) (*repor
 	}
 	fsys := layer.Merge(tables)
 
-	var visible []visibleFile
+	// Files in the final filesystem, and files a later layer deleted or
+	// replaced (still in their own layer).
+	var visible, removed []layerFile
 	for i, r := range results {
 		for _, p := range sortedKeys(r.Files) {
+			vf := layerFile{layer: i, path: p, results: r.Files[p]}
 			if fsys.Visible(p, i) {
-				visible = append(visible, visibleFile{layer: i, path: p, results: r.Files[p]})
+				visible = append(visible, vf)
+			} else {
+				removed = append(removed, vf)
 			}
 		}
 	}
@@ -108,7 +113,7 @@ func (s *Scanner) assemble(meta *image.Metadata, results []*LayerResult) (*repor
 			}
 		}
 	}
-	rep.Findings = append(rep.Findings, removedFindings(meta, results, fsys)...)
+	rep.Findings = append(rep.Findings, removedFindings(meta, results, removed)...)
 	rep.Packages = dedupeHardlinked(rep.Packages)
 	inventory.Sort(rep.Packages)
 	in := &analyzer.ImageInput{
@@ -247,7 +252,7 @@ func detectDistro(fsys *layer.FS, results []*LayerResult) inventory.Distro {
 }
 
 // ownership maps resolved paths to the OS package that installed them.
-func ownership(fsys *layer.FS, visible []visibleFile) map[string]string {
+func ownership(fsys *layer.FS, visible []layerFile) map[string]string {
 	owners := map[string]string{}
 	for _, vf := range visible {
 		for _, fr := range vf.results {
@@ -403,34 +408,30 @@ func intPtr(i int) *int { return &i }
 // "removed" by a later RUN rm is still leaked. (Malware in a removed file
 // cannot run from the image and is not reported: build steps often fetch,
 // use and delete tools.)
-func removedFindings(meta *image.Metadata, results []*LayerResult, fsys *layer.FS) []*finding.Finding {
+func removedFindings(meta *image.Metadata, results []*LayerResult, removed []layerFile) []*finding.Finding {
 	var out []*finding.Finding
-	for i, r := range results {
-		for _, p := range sortedKeys(r.Files) {
-			if fsys.Visible(p, i) {
-				continue
-			}
-			for _, fr := range r.Files[p] {
-				for _, f := range fr.Result.Findings {
-					if f.Kind != finding.KindSecret {
-						continue
-					}
-					ff := *f
-					idx := i
-					ff.Location.LayerIndex = &idx
-					ff.Location.LayerDiffID = r.Table.DiffID
-					ff.Location.Image = meta.Name
-					ff.Attributes = make(map[string]string, len(f.Attributes)+1)
-					for k, v := range f.Attributes {
-						ff.Attributes[k] = v
-					}
-					ff.Attributes["removedInLaterLayer"] = "true"
-					ff.Title += " (file removed by a later layer)"
-					ff.Description = strings.TrimSpace(ff.Description + fmt.Sprintf(
-						" The file was deleted or replaced by a later layer, but layer %d still holds it: anyone who can pull the image can read it.", i))
-					ff.Remediation = strings.TrimSpace(ff.Remediation + " Deleting a file in a later layer does not remove it from the image: rebuild so that it never enters a layer (multi-stage builds, build secrets), and revoke the secret.")
-					out = append(out, &ff)
+	for _, rf := range removed {
+		i := rf.layer
+		for _, fr := range rf.results {
+			for _, f := range fr.Result.Findings {
+				if f.Kind != finding.KindSecret {
+					continue
 				}
+				ff := *f
+				idx := i
+				ff.Location.LayerIndex = &idx
+				ff.Location.LayerDiffID = results[i].Table.DiffID
+				ff.Location.Image = meta.Name
+				ff.Attributes = make(map[string]string, len(f.Attributes)+1)
+				for k, v := range f.Attributes {
+					ff.Attributes[k] = v
+				}
+				ff.Attributes["removedInLaterLayer"] = "true"
+				ff.Title += " (file removed by a later layer)"
+				ff.Description = strings.TrimSpace(ff.Description + fmt.Sprintf(
+					" The file was deleted or replaced by a later layer, but layer %d still holds it: anyone who can pull the image can read it.", i))
+				ff.Remediation = strings.TrimSpace(ff.Remediation + " Deleting a file in a later layer does not remove it from the image: rebuild so that it never enters a layer (multi-stage builds, build secrets), and revoke the secret.")
+				out = append(out, &ff)
 			}
 		}
 	}
