@@ -20,11 +20,14 @@ type literalIndex struct {
 // extraLiterals are looked up by the scoring code itself.
 var extraLiterals = []string{"$_", "preg_replace", "preg_filter", "mb_ereg", "chr", "@eval", "@assert"}
 
-var indexes sync.Map // *lang -> *literalIndex
+// indexes holds each language's literal index by name: per-file copies of a
+// language (ASP with the lexer its page declares) share their original's
+// rules, so they share its index too.
+var indexes sync.Map // lang name -> *literalIndex
 
 // index returns the language's literal index, built on first use.
 func (lg *lang) index() *literalIndex {
-	if x, ok := indexes.Load(lg); ok {
+	if x, ok := indexes.Load(lg.name); ok {
 		return x.(*literalIndex)
 	}
 	ix := &literalIndex{ids: map[string]int{}}
@@ -49,7 +52,7 @@ func (lg *lang) index() *literalIndex {
 	add(extraLiterals...)
 	b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
 	ix.ac = b.Build(ix.lits)
-	x, _ := indexes.LoadOrStore(lg, ix)
+	x, _ := indexes.LoadOrStore(lg.name, ix)
 	return x.(*literalIndex)
 }
 
