@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"encoding/base64"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -454,3 +455,22 @@ func BenchmarkAnalyze(b *testing.B) {
 }
 
 var _ analyzer.Analyzer = webshell{}
+
+// Each language builds its literal index once, however many files are
+// scored: ASP pages get per-file copies of the language (with the lexer
+// their page declares), and those copies share the original's index.
+func TestLiteralIndexPerLanguage(t *testing.T) {
+	for i := range 50 {
+		body := []byte(fmt.Sprintf(`<%%@ Page Language="%s" %%><%% Response.Write(Request("x%d")) %%>`, []string{"VB", "C#"}[i%2], i))
+		for _, p := range []string{"/srv/a.aspx", "/srv/b.asp", "/srv/c.php", "/srv/d.py"} {
+			if l := langFor(p, body); l != nil {
+				score(l, body)
+			}
+		}
+	}
+	n := 0
+	indexes.Range(func(any, any) bool { n++; return true })
+	if n > 4 {
+		t.Errorf("%d literal indexes for 4 languages", n)
+	}
+}
