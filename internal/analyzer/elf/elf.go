@@ -140,6 +140,13 @@ type facts struct {
 	execEntLoc string
 }
 
+// hit is where an indicator was seen: the first and the last start offsets
+// and how often.
+type hit struct {
+	first, last int64
+	count       int
+}
+
 // Analyze reads the headers, the section table and the dynamic symbols when
 // sane, then streams the file once.
 func (elfAnalyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.Result, error) {
@@ -290,8 +297,18 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 	}
 
 	m := strMatcher()
-	sc := m.scanner()
-	keep := m.maxLen - 1
+	sc := m.NewScanner()
+	hits := map[int32]*hit{}
+	record := func(id int, off int64) bool {
+		if h := hits[int32(id)]; h != nil {
+			h.last = off // matches come in order
+			h.count++
+		} else {
+			hits[int32(id)] = &hit{first: off, last: off, count: 1}
+		}
+		return true
+	}
+	keep := m.MaxLen() - 1
 	if int64(len(data)) < f.size {
 		data = nil
 	}
@@ -308,7 +325,7 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 		var cur []byte // this chunk's bytes
 		if data != nil {
 			n := min(chunk, f.size-off)
-			sc.feed(data[:off+n], int(off), 0)
+			sc.Feed(data[:off+n], int(off), 0, record)
 			cur = data[off : off+n]
 		} else {
 			n, err := r.ReadAt(buf[have:have+int(min(chunk, f.size-off))], off)
@@ -318,7 +335,7 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 				}
 				return err
 			}
-			sc.feed(buf[:have+n], have, off-int64(have))
+			sc.Feed(buf[:have+n], have, off-int64(have), record)
 			cur = buf[have : have+n]
 		}
 		n := int64(len(cur))
@@ -343,7 +360,7 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 			have = k
 		}
 	}
-	f.hits = sc.hits
+	f.hits = hits
 	f.entropy = entropy(&all)
 	for _, s := range spans {
 		if e := entropy(&s.hist); e > f.execEnt {

@@ -3,6 +3,8 @@ package elf
 import (
 	"strings"
 	"sync"
+
+	"github.com/picket-cdr/picket/internal/ahocorasick"
 )
 
 // category groups indicators that add up to one finding.
@@ -121,7 +123,7 @@ var catalogue = []indicator{
 // patterns. They are built on first use, not at program start.
 var (
 	indicators []indicator
-	strMatcher = sync.OnceValue(func() *matcher {
+	strMatcher = sync.OnceValue(func() *ahocorasick.Matcher {
 		indicators = make([]indicator, len(catalogue))
 		pats := make([]string, len(catalogue))
 		exact := make([]bool, len(catalogue))
@@ -134,7 +136,7 @@ var (
 			pats[i] = ind.pat
 			exact[i] = ind.exact
 		}
-		return newMatcher(pats, exact)
+		return ahocorasick.New(pats, exact)
 	})
 )
 

@@ -12,8 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
-
+	"github.com/picket-cdr/picket/internal/ahocorasick"
 	"github.com/picket-cdr/picket/internal/finding"
 )
 
@@ -42,11 +41,17 @@ type engine struct {
 	rules []*Rule
 	// text files: one automaton over every keyword; kwRules maps a keyword
 	// to the rules that listed it.
-	ac      *ahocorasick.AhoCorasick
+	ac      *ahocorasick.Matcher
 	kwRules [][]int32
 	// binary files: only Binary rules.
-	binAC      *ahocorasick.AhoCorasick
+	binAC      *ahocorasick.Matcher
 	binKwRules [][]int32
+	// binLits, when every Binary rule's regex starts with a long
+	// case-sensitive literal ("-----BEGIN RSA PRIVATE KEY-----"), lists
+	// those literals: binary files are searched for them with bytes.Index,
+	// many times faster than the automaton, and a rule's window opens where
+	// its literal is (a superset of where its regex can match).
+	binLits []binLit
 	noKeyword  []int32 // regex rules without keywords
 	pathOnly   []int32 // rules without a regex: the path is the finding
 	pathRules  []int32 // rules with a path filter (Required always wants their files)
@@ -105,20 +110,70 @@ func newEngine(rules []*Rule) (*engine, error) {
 	}
 	e.ac = buildAC(kws)
 	e.binAC = buildAC(binKws)
+	e.binLits = binaryLiterals(rules)
 	return e, nil
 }
 
-func buildAC(kws []string) *ahocorasick.AhoCorasick {
+type binLit struct {
+	lit   []byte
+	rules []int32
+}
+
+// minBinLit is the shortest literal prefix worth a bytes.Index pass.
+const minBinLit = 8
+
+// binaryLiterals returns the literal prefixes of the Binary rules' regexes,
+// or nil if one of them has none (or a short one).
+func binaryLiterals(rules []*Rule) []binLit {
+	var out []binLit
+	at := map[string]int{}
+	for i, r := range rules {
+		if !r.Binary || r.Regex == nil || len(r.Keywords) == 0 {
+			continue
+		}
+		lit, _ := r.Regex.LiteralPrefix()
+		if len(lit) < minBinLit || r.WholeFile {
+			return nil
+		}
+		j, ok := at[lit]
+		if !ok {
+			j = len(out)
+			at[lit] = j
+			out = append(out, binLit{lit: []byte(lit)})
+		}
+		out[j].rules = append(out[j].rules, int32(i))
+	}
+	return out
+}
+
+// binaryRun is run's search of a binary file when every Binary rule has a
+// literal prefix: each literal's occurrences open its rules' windows.
+func (s *fileScan) binaryRun() {
+	for _, bl := range s.e.binLits {
+		for off := 0; off < len(s.buf); {
+			i := bytes.Index(s.buf[off:], bl.lit)
+			if i < 0 {
+				break
+			}
+			start := off + i
+			for _, ri := range bl.rules {
+				if !s.applies(ri) {
+					continue
+				}
+				if s.hit(ri, start, start+len(bl.lit)); s.stopped || s.full {
+					return
+				}
+			}
+			off = start + 1
+		}
+	}
+}
+
+func buildAC(kws []string) *ahocorasick.Matcher {
 	if len(kws) == 0 {
 		return nil
 	}
-	b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{
-		AsciiCaseInsensitive: true,
-		MatchKind:            ahocorasick.StandardMatch,
-		DFA:                  true,
-	})
-	ac := b.Build(kws)
-	return &ac
+	return ahocorasick.New(kws, nil)
 }
 
 // wantsPath reports whether a rule with a path filter names this file.
@@ -208,10 +263,12 @@ func (s *fileScan) run(binary bool) {
 		s.pend[i] = span{-1, -1}
 	}
 	var whole []int32 // WholeFile rules whose keywords were found
-	if ac != nil {
-		it := ac.IterOverlappingByte(s.buf)
-		for m := it.Next(); m != nil; m = it.Next() {
-			for _, ri := range kwRules[m.Pattern()] {
+	switch {
+	case binary && s.e.binLits != nil:
+		s.binaryRun()
+	case ac != nil:
+		ac.Find(s.buf, func(kw, start int) bool {
+			for _, ri := range kwRules[kw] {
 				if !s.applies(ri) {
 					continue
 				}
@@ -222,18 +279,20 @@ func (s *fileScan) run(binary bool) {
 					}
 					continue
 				}
-				s.hit(ri, m.Start(), m.End())
-				if s.stopped || s.full {
-					return
+				if s.hit(ri, start, start+len(ac.Pattern(kw))); s.stopped || s.full {
+					return false
 				}
 			}
-		}
-		for i, p := range s.pend {
-			if p.s >= 0 {
-				s.regex(int32(i), p.s, p.e)
-				if s.stopped || s.full {
-					return
-				}
+			return true
+		})
+	}
+	if s.stopped || s.full {
+		return
+	}
+	for i, p := range s.pend {
+		if p.s >= 0 {
+			if s.regex(int32(i), p.s, p.e); s.stopped || s.full {
+				return
 			}
 		}
 	}

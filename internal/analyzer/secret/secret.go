@@ -378,20 +378,24 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	size := in.Content.Size()
 	n := min(size, a.maxFileSize)
 	var buf []byte
-	if n <= 1<<20 {
-		bp := bufPool.Get().(*[]byte)
-		defer func() { *bp = buf[:0]; bufPool.Put(bp) }()
-		buf = (*bp)[:0]
+	if b, ok := analyzer.Bytes(in.Content); ok && int64(len(b)) >= n {
+		buf = b[:n] // searched where it is: the engine only reads it
+	} else {
+		if n <= 1<<20 {
+			bp := bufPool.Get().(*[]byte)
+			defer func() { *bp = buf[:0]; bufPool.Put(bp) }()
+			buf = (*bp)[:0]
+		}
+		if int64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		m, err := in.Content.ReadAt(buf, 0)
+		if err != nil && err != io.EOF && int64(m) < n {
+			return nil, fmt.Errorf("secret: %s: %w", in.Path, err)
+		}
+		buf = buf[:m]
 	}
-	if int64(cap(buf)) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	m, err := in.Content.ReadAt(buf, 0)
-	if err != nil && err != io.EOF && int64(m) < n {
-		return nil, fmt.Errorf("secret: %s: %w", in.Path, err)
-	}
-	buf = buf[:m]
 
 	var findings []*finding.Finding
 	for _, i := range a.eng.pathOnly {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -436,10 +437,10 @@ func TestKeywordAutomaton(t *testing.T) {
 		ac := buildAC(kws)
 		type hit struct{ kw, end int }
 		var got, want []hit
-		it := ac.IterOverlappingByte(hay)
-		for m := it.Next(); m != nil; m = it.Next() {
-			got = append(got, hit{m.Pattern(), m.End()})
-		}
+		ac.Find(hay, func(kw, start int) bool {
+			got = append(got, hit{kw, start + len(kws[kw])})
+			return true
+		})
 		low := bytes.ToLower(hay)
 		for i, k := range kws {
 			for j := 0; j+len(k) <= len(low); j++ {
@@ -492,5 +493,60 @@ func TestKeywordPrefilter(t *testing.T) {
 func TestRegisteredDefaultVersion(t *testing.T) {
 	if v := MustNew().Version(); v != BuiltinVersion || (&lazyDefault{}).Version() != v {
 		t.Fatalf("default analyzer version %d, registered %d, BuiltinVersion %d", v, (&lazyDefault{}).Version(), BuiltinVersion)
+	}
+}
+
+// Binary files are searched for the Binary rules' literal prefixes with
+// bytes.Index instead of the keyword automaton; both find the same keys,
+// for every Binary rule's positive examples embedded in a binary, and the
+// built-in rules take the literal path.
+func TestBinaryLiteralPath(t *testing.T) {
+	fast := MustNew()
+	if fast.eng.binLits == nil {
+		t.Fatal("the built-in Binary rules have no literal prefixes: binary files go through the automaton")
+	}
+	slow := MustNew()
+	slow.eng.binLits = nil
+	compared := 0
+	for _, r := range BuiltinRules() {
+		if !r.Binary {
+			continue
+		}
+		for i, e := range ruleCases[r.ID].pos {
+			text := expand(t, e.text, fmt.Sprintf("%s/pos/%d", r.ID, i))
+			bin := append([]byte("\x7fELF\x02\x01\x01\x00"), bytes.Repeat([]byte{0, 0xff}, 5000)...)
+			bin = append(append(append(bin, text...), 0), text...)
+			got := secretsOf(analyzertest.Run(t, fast, "/usr/local/bin/tool", bin))
+			want := secretsOf(analyzertest.Run(t, slow, "/usr/local/bin/tool", bin))
+			if len(want) == 0 {
+				continue // a path-specific example: not found in a binary either way
+			}
+			compared++
+			if len(got) != len(want) {
+				t.Fatalf("%s example %d: literal path found %d secrets, automaton %d", r.ID, i, len(got), len(want))
+			}
+			for k := range got {
+				if got[k].RuleID != want[k].RuleID || got[k].Location != want[k].Location {
+					t.Errorf("%s example %d: literal path %s at %+v, automaton %s at %+v", r.ID, i, got[k].RuleID, got[k].Location, want[k].RuleID, want[k].Location)
+				}
+			}
+		}
+	}
+	if compared < 9 {
+		t.Fatalf("only %d Binary rule examples were found in a binary", compared)
+	}
+	// A Binary rule without a literal prefix sends binary files back to the
+	// automaton.
+	ci, err := New(WithRules(&Rule{ID: "ci-key", Keywords: []string{"begin"}, Binary: true, MultiLine: true, SecretGroup: 1,
+		Regex: regexp.MustCompile(`(?i)-----BEGIN KEY-----([a-z0-9]{16,})-----END KEY-----`)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.eng.binLits != nil {
+		t.Fatal("a case-insensitive Binary rule got a literal prefix")
+	}
+	bin := append(bytes.Repeat([]byte{0}, 100), "-----begin key-----q7zvk2rwmt9xplh4ns8c-----end key-----"...)
+	if fs := secretsOf(analyzertest.Run(t, ci, "/usr/local/bin/tool", bin)); len(fs) != 1 {
+		t.Fatalf("case-insensitive Binary rule: got %+v", fs)
 	}
 }

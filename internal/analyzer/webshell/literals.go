@@ -2,9 +2,10 @@ package webshell
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+	"github.com/picket-cdr/picket/internal/ahocorasick"
 )
 
 // literalIndex finds, in one Aho-Corasick pass over a lower-cased file,
@@ -12,7 +13,7 @@ import (
 // the strings sinks need, decoder literals and family markers. Without it
 // each literal cost one pass over the file.
 type literalIndex struct {
-	ac   ahocorasick.AhoCorasick
+	ac   *ahocorasick.Matcher
 	lits []string
 	ids  map[string]int
 }
@@ -50,8 +51,13 @@ func (lg *lang) index() *literalIndex {
 	add(revSpawnLits...)
 	add(revShellLits...)
 	add(extraLiterals...)
-	b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
-	ix.ac = b.Build(ix.lits)
+	// The file is searched lower-cased: a literal with an upper-case
+	// letter must match as written (that is, never), as with bytes.Index.
+	exact := make([]bool, len(ix.lits))
+	for i, s := range ix.lits {
+		exact[i] = strings.ToLower(s) != s
+	}
+	ix.ac = ahocorasick.New(ix.lits, exact)
 	x, _ := indexes.LoadOrStore(lg.name, ix)
 	return x.(*literalIndex)
 }
@@ -64,19 +70,18 @@ func (f *file) occurrences(lit string) []int {
 		ix := f.l.index()
 		f.occ = make(map[string][]int, 16)
 		full := map[int]bool{}
-		it := ix.ac.IterOverlappingByte(f.low)
-		for m := it.Next(); m != nil; m = it.Next() {
-			id := m.Pattern()
+		ix.ac.Find(f.low, func(id, start int) bool {
 			if full[id] {
-				continue
+				return true
 			}
 			s := ix.lits[id]
 			if len(f.occ[s]) >= maxCandidates {
 				full[id] = true
-				continue
+				return true
 			}
-			f.occ[s] = append(f.occ[s], m.Start())
-		}
+			f.occ[s] = append(f.occ[s], start)
+			return true
+		})
 		for _, s := range ix.lits {
 			if _, ok := f.occ[s]; !ok {
 				f.occ[s] = nil // known absent

@@ -5,11 +5,11 @@
 // checking rules by hand.
 //
 //	secretscan [-gitleaks-config FILE] [-no-builtin] [-workers N] [-json] DIR
-//	secretscan -bookworm-rootfs    # print the bookworm test image's root filesystem directory
 //
 // Paths are reported as absolute paths inside DIR ("/etc/app/.env"). The
 // summary (files, findings per severity and rule, seconds) goes to stderr;
-// -json writes the findings to stdout.
+// -json writes the findings to stdout. The bookworm test image's root
+// filesystem is printed by `go run ./internal/testimage/cmd/mkimages -q -rootfs bookworm`.
 package main
 
 import (
