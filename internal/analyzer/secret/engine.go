@@ -51,10 +51,10 @@ type engine struct {
 	// those literals: binary files are searched for them with bytes.Index,
 	// many times faster than the automaton, and a rule's window opens where
 	// its literal is (a superset of where its regex can match).
-	binLits []binLit
-	noKeyword  []int32 // regex rules without keywords
-	pathOnly   []int32 // rules without a regex: the path is the finding
-	pathRules  []int32 // rules with a path filter (Required always wants their files)
+	binLits   []binLit
+	noKeyword []int32 // regex rules without keywords
+	pathOnly  []int32 // rules without a regex: the path is the finding
+	pathRules []int32 // rules with a path filter (Required always wants their files)
 }
 
 func newEngine(rules []*Rule) (*engine, error) {
