@@ -10,9 +10,11 @@
 # .bench/bin) on loopback ports, then (bench/guard-registry/main.go):
 #
 #   1. uploads a LAYER_MIB (500) MiB random blob straight to the upstream and
-#      pulls it RUNS (3) times directly and through the guard (as the
-#      ungated scanner identity): best throughput of each, the ratio
-#      guard/direct (target >= 0.9), and the guard's RSS before and at its
+#      pulls it RUNS (3) times directly, through the guard, and through a
+#      second guard started with --blob-storage (the registry's storage
+#      root: blobs sent from its files) as the ungated scanner identity:
+#      best throughput of each, the ratios to direct (target >= 0.9), and
+#      the first guard's RSS before and at its
 #      peak during the pulls (sampled every 20 ms from /proc: flat means the
 #      blob is streamed, not buffered);
 #   2. pushes a small image through the guard (scanned on push by Picket's

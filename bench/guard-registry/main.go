@@ -137,8 +137,11 @@ type result struct {
 	DirectMBps      float64 `json:"directMBps"`
 	GuardMBps       float64 `json:"guardMBps"`
 	ThroughputRatio float64 `json:"throughputRatio"`
-	RSSBeforeMiB    float64 `json:"guardRSSBeforeMiB"`
-	RSSPeakMiB      float64 `json:"guardRSSPeakMiB"`
+	// The guard with --blob-storage (blobs sent from the registry's files).
+	StorageMBps            float64 `json:"guardBlobStorageMBps"`
+	StorageThroughputRatio float64 `json:"guardBlobStorageThroughputRatio"`
+	RSSBeforeMiB           float64 `json:"guardRSSBeforeMiB"`
+	RSSPeakMiB             float64 `json:"guardRSSPeakMiB"`
 	// GuardUserCopiedPerByte is the guard's read(2)+write(2) bytes per
 	// blob byte during the pulls (2: each byte read once and written once,
 	// i.e. streamed; 0 would mean spliced in the kernel).
@@ -173,6 +176,9 @@ func run() error {
 	}
 	cfg := fmt.Sprintf("version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %q}\n  delete: {enabled: true}\nhttp:\n  addr: %q\n  secret: %s\n",
 		filepath.Join(dir, "storage"), regAddr, randHex(16))
+	if err := os.MkdirAll(filepath.Join(dir, "storage"), 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "registry.yml"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -211,21 +217,40 @@ gate:
 	if _, err := vulndb.Import(dbDir, *osvDir); err != nil {
 		return err
 	}
-	guardAddr, err := freeAddr()
-	if err != nil {
-		return err
+	// startGuard runs a guard on a free port; extra are more flags.
+	startGuard := func(name string, extra ...string) (*proc, string, error) {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, "", err
+		}
+		args := append([]string{"guard", "registry", "serve", "--listen", addr, "--upstream", upstream,
+			"--policy", filepath.Join(dir, "policy.yaml"), "--audit-log", filepath.Join(dir, name+".audit.jsonl"),
+			"--state-dir", filepath.Join(dir, name+".state"), "--db-dir", dbDir, "--db-poll", "0", "--log-level", "warn",
+			"--audit-sync", *syncMode}, extra...)
+		p, err := start(name+".log", *picket, args...)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := waitHTTP("http://"+addr+"/healthz", func(c int) bool { return c == 200 }); err != nil {
+			p.stop()
+			return nil, "", err
+		}
+		return p, addr, nil
 	}
-	guard, err := start("guard.log", *picket, "guard", "registry", "serve", "--listen", guardAddr, "--upstream", upstream,
-		"--policy", filepath.Join(dir, "policy.yaml"), "--audit-log", filepath.Join(dir, "audit.jsonl"),
-		"--state-dir", filepath.Join(dir, "state"), "--db-dir", dbDir, "--db-poll", "0", "--log-level", "warn", "--audit-sync", *syncMode)
+	guard, guardAddr, err := startGuard("guard")
 	if err != nil {
 		return err
 	}
 	defer guard.stop()
 	guardURL := "http://" + guardAddr
-	if err := waitHTTP(guardURL+"/healthz", func(c int) bool { return c == 200 }); err != nil {
+	// The same guard configuration with --blob-storage: blobs from the
+	// registry's files.
+	sguard, sguardAddr, err := startGuard("guard-storage", "--blob-storage", filepath.Join(dir, "storage"))
+	if err != nil {
 		return err
 	}
+	defer sguard.stop()
+	sguardURL := "http://" + sguardAddr
 	pid := guard.cmd.Process.Pid
 	res := result{LayerMiB: *layerMiB, Requests: *requests}
 
@@ -243,9 +268,13 @@ gate:
 	if err != nil {
 		return err
 	}
+	sscanTok, err := token(sguardURL, "scanner", "repository:bench/big:pull")
+	if err != nil {
+		return err
+	}
 	res.RSSBeforeMiB = rssMiB(pid)
 	io0 := procIO(pid)
-	var bestDirect, bestGuard time.Duration
+	var bestDirect, bestGuard, bestStorage time.Duration
 	var peak atomic.Int64
 	for i := range *runs {
 		d, err := pull(upstream+"/v2/bench/big/blobs/"+digest, "", size)
@@ -258,7 +287,14 @@ gate:
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "   run %d: direct %.2fs, guard %.2fs\n", i+1, d.Seconds(), g.Seconds())
+		sg, err := pull(sguardURL+"/v2/bench/big/blobs/"+digest, sscanTok, size)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "   run %d: direct %.2fs, guard %.2fs, guard --blob-storage %.2fs\n", i+1, d.Seconds(), g.Seconds(), sg.Seconds())
+		if bestStorage == 0 || sg < bestStorage {
+			bestStorage = sg
+		}
 		if bestDirect == 0 || d < bestDirect {
 			bestDirect = d
 		}
@@ -271,6 +307,8 @@ gate:
 	mb := float64(size) / 1e6
 	res.DirectMBps, res.GuardMBps = mb/bestDirect.Seconds(), mb/bestGuard.Seconds()
 	res.ThroughputRatio = res.GuardMBps / res.DirectMBps
+	res.StorageMBps = mb / bestStorage.Seconds()
+	res.StorageThroughputRatio = res.StorageMBps / res.DirectMBps
 	res.RSSPeakMiB = float64(peak.Load()) / 1024
 
 	// A small image pushed through the guard (scanned on push), signed.
@@ -324,6 +362,7 @@ gate:
 
 	fmt.Printf("\nlarge blob pull (%d MiB, best of %d)\n", *layerMiB, *runs)
 	fmt.Printf("  direct  %8.1f MB/s\n  guard   %8.1f MB/s\n  throughput ratio guard/direct: %.3f\n", res.DirectMBps, res.GuardMBps, res.ThroughputRatio)
+	fmt.Printf("  guard --blob-storage %8.1f MB/s\n  throughput ratio guard --blob-storage/direct: %.3f\n", res.StorageMBps, res.StorageThroughputRatio)
 	fmt.Printf("  guard RSS: %.1f MiB before, %.1f MiB peak during the pulls\n", res.RSSBeforeMiB, res.RSSPeakMiB)
 	fmt.Printf("  guard read+write syscall bytes per blob byte: %.3f (0: spliced in the kernel, 2: copied through user space)\n", res.GuardUserCopiedPerByte)
 	fmt.Printf("\n%d small manifest GETs (sequential, keep-alive; audit fsync: %s)\n", *requests, *syncMode)

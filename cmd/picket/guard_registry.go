@@ -53,6 +53,7 @@ See docs/guard-registry.md for the policy file.`,
 type guardRegistryFlags struct {
 	listen, upstream, upstreamUser, upstreamPassFile, upstreamCA string
 	upstreamInsecure                                             bool
+	blobStorage                                                  string
 	policy, stateDir                                             string
 	tlsCert, tlsKey, clientCA                                    string
 	auditLog, auditSync, syslog                                  string
@@ -93,9 +94,20 @@ The scanner reads images straight from the upstream; with
 --upstream-username it is given the same credentials through a private
 Docker config in the state directory.
 
+When the guard runs on the registry's host, --blob-storage names the
+registry's filesystem storage root (its rootdirectory): authorized blob
+downloads are then sent from the files with sendfile instead of through
+the registry, and only for blobs the repository links (as the registry
+checks); anything else still goes to the upstream.
+
 Exit codes: 0 clean shutdown, 2 error.`,
 		Example: `  # plain HTTP on loopback in front of a local registry
   picket guard registry serve --upstream http://127.0.0.1:5000 \
+      --policy guard.yaml --audit-log /var/log/picket/registry.audit.jsonl
+
+  # next to the registry: blobs straight from its storage
+  picket guard registry serve --upstream http://127.0.0.1:5000 \
+      --blob-storage /var/lib/docker-registry \
       --policy guard.yaml --audit-log /var/log/picket/registry.audit.jsonl
 
   # TLS, mutual TLS for machines, metrics for Prometheus
@@ -116,6 +128,7 @@ Exit codes: 0 clean shutdown, 2 error.`,
 	fl.StringVar(&f.upstreamPassFile, "upstream-password-file", "", "file holding the upstream password (or set PICKET_UPSTREAM_PASSWORD)")
 	fl.StringVar(&f.upstreamCA, "upstream-ca", "", "PEM CA bundle to verify the upstream's TLS certificate")
 	fl.BoolVar(&f.upstreamInsecure, "upstream-insecure", false, "do not verify the upstream's TLS certificate")
+	fl.StringVar(&f.blobStorage, "blob-storage", "", "the upstream's filesystem storage root (rootdirectory): serve authorized blob downloads from it")
 	fl.StringVar(&f.policy, "policy", "", "guard policy file (YAML; required)")
 	fl.StringVar(&f.stateDir, "state-dir", defaultGuardStateDir(), "verdict store and token signing key")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
@@ -224,6 +237,7 @@ func runGuardRegistry(ctx context.Context, g *globalFlags, f *guardRegistryFlags
 		Upstream: f.upstream, UpstreamUsername: f.upstreamUser, UpstreamPassword: pass, UpstreamTLS: upTLS,
 		Config: cfg, ConfigPath: f.policy, StateDir: f.stateDir, ScanWorkers: f.scanWorkers,
 		ScanQueue: f.scanQueue, ScanTimeout: f.scanTimeout, Audit: aw, Logger: g.logger,
+		BlobStorage: f.blobStorage,
 	}
 	var engine *registry.EngineScanner
 	if !f.noScan {

@@ -57,6 +57,11 @@ type Options struct {
 	// Source is the CloudEvents source of webhook events (default
 	// "picket/registry-guard").
 	Source string
+	// BlobStorage, when set, is the upstream's filesystem storage root
+	// (distribution's rootdirectory, readable by the guard): authorized
+	// blob downloads are served from it with sendfile instead of through
+	// the upstream. Blobs the repository does not link go upstream.
+	BlobStorage string
 }
 
 // Guard is the registry guard: an http.Handler serving the distribution
@@ -81,7 +86,8 @@ type Guard struct {
 	notify       *notifier
 	metrics      *metrics
 	limiter      *limiter
-	sigCache     sync.Map // repo@digest -> time verified
+	sigCache     sync.Map   // repo@digest -> time verified
+	blobs        *blobStore // nil: blobs come through the upstream
 	log          *slog.Logger
 	baseCtx      context.Context
 	cancel       context.CancelFunc
@@ -159,6 +165,11 @@ func New(o Options) (*Guard, error) {
 		ErrorHandler:   g.proxyError,
 		BufferPool:     bufferPool{},
 		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	if o.BlobStorage != "" {
+		if g.blobs, err = newBlobStore(o.BlobStorage, g.metrics.storageBlobs); err != nil {
+			return nil, err
+		}
 	}
 	if g.store, err = OpenStore(o.StateDir); err != nil {
 		return nil, err
@@ -421,6 +432,21 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.written = true
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom lets io.Copy reach the connection's ReadFrom (sendfile for
+// blobs served from storage).
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	r.written = true
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
+	}
+	r.bytes += n
 	return n, err
 }
 

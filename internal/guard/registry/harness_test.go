@@ -69,6 +69,8 @@ type envOpts struct {
 	// upstreamURL puts the guard in front of this URL instead of a
 	// registry of its own; ns sets the namespace.
 	upstreamURL, ns string
+	// blobStorage serves blobs from the upstream's storage directory.
+	blobStorage bool
 }
 
 // newEnv starts Debian's docker-registry and a guard on loopback. The
@@ -148,6 +150,9 @@ webhooks:
 	opts := registry.Options{Upstream: upstreamURL, Config: cfg, ConfigPath: filepath.Join(e.dir, "policy.yaml"),
 		StateDir: filepath.Join(e.dir, "state"), SigningKey: e.tokenKey, Audit: aw, Scanner: o.scanner,
 		ScanTimeout: 2 * time.Minute, UpstreamUsername: o.upUser, UpstreamPassword: o.upPass}
+	if o.blobStorage {
+		opts.BlobStorage = e.upstream.StorageDir()
+	}
 	if e.guard, err = registry.New(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ type metrics struct {
 	scansDropped prometheus.Counter
 	webhooks     *prometheus.CounterVec
 	auditErrors  prometheus.Counter
+	storageBlobs prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -47,9 +48,11 @@ func newMetrics() *metrics {
 			Help: "Webhook deliveries by result."}, []string{"result"}),
 		auditErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "audit_errors_total",
 			Help: "Audit records that could not be written (the request was refused)."}),
+		storageBlobs: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "blobs_from_storage_total",
+			Help: "Blob downloads (GET and HEAD) answered from the upstream's storage (--blob-storage)."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.denials, m.tokens, m.scans, m.scanSeconds,
-		m.scanQueue, m.scansDropped, m.webhooks, m.auditErrors,
+		m.scanQueue, m.scansDropped, m.webhooks, m.auditErrors, m.storageBlobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -164,6 +164,10 @@ func (g *Guard) serveRegistry(w http.ResponseWriter, r *http.Request, st *reqSta
 		st.event = EventDelete
 	case route.Kind == KindBlob && r.Method == http.MethodDelete:
 		st.event = EventDelete
+	case route.Kind == KindBlob && g.blobs != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		if g.blobs.serve(w, r, route.Repo, route.Reference) {
+			return
+		}
 	case route.Kind == KindUpload && r.Method == http.MethodPost:
 		// A cross-repository mount reads the source repository: without
 		// pull there, fall back to a plain upload (as distribution does).
