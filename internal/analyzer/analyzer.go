@@ -48,6 +48,38 @@ type Input struct {
 	Path    string
 	Info    fs.FileInfo
 	Content Content
+	// Literals, for an analyzer that implements ELFLiteralSearcher and an
+	// ELF file, says where each of its literals occurs (indexed like
+	// ELFLiterals; Count 0: absent). It is nil when the scanner did not
+	// search the file, and the analyzer then searches it itself.
+	Literals []LiteralHit
+}
+
+// Literal is a string searched for in files, ignoring ASCII case unless
+// Exact.
+type Literal struct {
+	Text  string
+	Exact bool
+}
+
+// LiteralHit is where a literal occurs in a file: the offsets of its first
+// and last occurrences and their number.
+type LiteralHit struct {
+	First, Last int64
+	Count       int
+}
+
+// ELFLiteralSearcher is implemented by analyzers that search ELF files for
+// literal strings. The scanner searches each ELF file once for the
+// literals of every analyzer that wants the file (one automaton over all
+// of them) and hands each analyzer its own hits in Input.Literals, so that
+// several analyzers cost one pass over the file's bytes.
+type ELFLiteralSearcher interface {
+	Analyzer
+	// ELFLiterals returns the literals (the same on every call) and how
+	// many leading bytes of a file they are searched in; no literals: the
+	// analyzer takes no part.
+	ELFLiterals() (lits []Literal, limit int64)
 }
 
 // Ownership says that an OS package installed the listed paths.

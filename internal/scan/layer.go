@@ -194,9 +194,14 @@ func (la *layerAnalysis) read(e *layer.Entry, r io.Reader) (analyzer.Content, fu
 // (they share the content's read position).
 func (la *layerAnalysis) run(ctx context.Context, e *layer.Entry, as []analyzer.Analyzer, c analyzer.Content) {
 	in := &analyzer.Input{Path: e.Path, Info: fileInfo{e}, Content: c}
+	lits := la.s.searchLiterals(ctx, as, c)
 	var results []FileResult
 	var errs []string
-	for _, a := range as {
+	for i, a := range as {
+		in.Literals = nil
+		if lits != nil {
+			in.Literals = lits[i]
+		}
 		if _, err := c.Seek(0, io.SeekStart); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %s: %v", a.Name(), e.Path, err))
 			continue

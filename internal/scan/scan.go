@@ -110,6 +110,9 @@ type Scanner struct {
 	analyzers []analyzer.Analyzer
 	mem       *semaphore.Weighted
 	cacheKey  string
+	// literalSets caches one automaton per group of analyzers that search
+	// ELF files for literals (see searchLiterals).
+	literalSets sync.Map
 }
 
 // New returns a Scanner.

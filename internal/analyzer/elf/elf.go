@@ -70,6 +70,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/picket-cdr/picket/internal/ahocorasick"
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/finding"
 )
@@ -147,6 +148,10 @@ type hit struct {
 	count       int
 }
 
+// ELFLiterals implements analyzer.ELFLiteralSearcher: the indicator
+// catalogue, searched in the first maxScan bytes.
+func (elfAnalyzer) ELFLiterals() ([]analyzer.Literal, int64) { return literals(), maxScan }
+
 // Analyze reads the headers, the section table and the dynamic symbols when
 // sane, then streams the file once.
 func (elfAnalyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.Result, error) {
@@ -175,7 +180,7 @@ func (elfAnalyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 		f.sectionsWhy = h.sectionsWhy
 	}
 	data, _ := analyzer.Bytes(in.Content)
-	if err := f.stream(ctx, in.Content, data); err != nil {
+	if err := f.stream(ctx, in.Content, data, in.Literals); err != nil {
 		return nil, fmt.Errorf("elf: %s: %w", in.Path, err)
 	}
 	f.dropRuleText(in.Content)
@@ -272,8 +277,10 @@ type span struct {
 
 // stream reads the file once: patterns, whole-file entropy and the entropy
 // of executable segments and sections. data, when not nil, is the whole
-// content in memory, used in place.
-func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
+// content in memory, used in place. found, when not nil, is where the
+// scanner found the indicators (ELFLiterals) in the same pass as other
+// analyzers' literals: stream then only counts bytes.
+func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte, found []analyzer.LiteralHit) error {
 	var spans []*span
 	add := func(off, n uint64, name string) {
 		if n < 4096 || off >= uint64(f.size) {
@@ -297,8 +304,17 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 	}
 
 	m := strMatcher()
-	sc := m.NewScanner()
 	hits := map[int32]*hit{}
+	var sc *ahocorasick.Scanner
+	if len(found) == len(indicators) {
+		for id, h := range found {
+			if h.Count > 0 {
+				hits[int32(id)] = &hit{first: h.First, last: h.Last, count: h.Count}
+			}
+		}
+	} else {
+		sc = m.NewScanner()
+	}
 	record := func(id int, off int64) bool {
 		if h := hits[int32(id)]; h != nil {
 			h.last = off // matches come in order
@@ -325,7 +341,9 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 		var cur []byte // this chunk's bytes
 		if data != nil {
 			n := min(chunk, f.size-off)
-			sc.Feed(data[:off+n], int(off), 0, record)
+			if sc != nil {
+				sc.Feed(data[:off+n], int(off), 0, record)
+			}
 			cur = data[off : off+n]
 		} else {
 			n, err := r.ReadAt(buf[have:have+int(min(chunk, f.size-off))], off)
@@ -335,7 +353,9 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte) error {
 				}
 				return err
 			}
-			sc.Feed(buf[:have+n], have, off-int64(have), record)
+			if sc != nil {
+				sc.Feed(buf[:have+n], have, off-int64(have), record)
+			}
 			cur = buf[have : have+n]
 		}
 		n := int64(len(cur))

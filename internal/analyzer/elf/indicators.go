@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/picket-cdr/picket/internal/ahocorasick"
+	"github.com/picket-cdr/picket/internal/analyzer"
 )
 
 // category groups indicators that add up to one finding.
@@ -137,6 +138,15 @@ var (
 			exact[i] = ind.exact
 		}
 		return ahocorasick.New(pats, exact)
+	})
+	// literals is the unmasked catalogue for the scanner's shared search.
+	literals = sync.OnceValue(func() []analyzer.Literal {
+		strMatcher() // builds indicators
+		out := make([]analyzer.Literal, len(indicators))
+		for i, ind := range indicators {
+			out[i] = analyzer.Literal{Text: ind.pat, Exact: ind.exact}
+		}
+		return out
 	})
 )
 

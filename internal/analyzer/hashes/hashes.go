@@ -235,9 +235,13 @@ func (a *Analyzer) Counts() (sha256s, fuzzy int) {
 
 // Required wants candidate files up to the size limit.
 func (a *Analyzer) Required(p string, info fs.FileInfo) bool {
+	st := a.state()
 	size := info.Size()
-	if size <= 0 || size > a.state().maxSize {
+	if size <= 0 || size > st.maxSize {
 		return false
+	}
+	if st.err == nil && !st.block.MayList(size) && (st.fuzzy.Len() == 0 || size < MinFuzzySize) {
+		return false // nothing to look up for a file of this size
 	}
 	return candidates.Wanted(p, info.Mode())
 }
@@ -255,8 +259,6 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h := sha256.New()
-	w := io.Writer(h)
 	var fz *fuzzyState
 	if st.fuzzy.Len() > 0 && size >= MinFuzzySize {
 		var err error
@@ -264,20 +266,35 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 			return nil, err
 		}
 		defer fz.free()
+	}
+	// A file whose size no blocklist entry has needs no SHA-256 (lists
+	// that give sizes), unless an ssdeep finding will name it.
+	needSum := fz != nil || st.block.MayList(size)
+	if !needSum {
+		return &analyzer.Result{}, nil
+	}
+	h := sha256.New()
+	w := io.Writer(h)
+	if fz != nil {
 		w = io.MultiWriter(h, fz)
 	}
-	n, err := io.Copy(w, io.NewSectionReader(in.Content, 0, size))
-	if err != nil {
-		return nil, fmt.Errorf("hashes: %s: %w", in.Path, err)
+	if data, ok := analyzer.Bytes(in.Content); ok && int64(len(data)) == size {
+		if _, err := w.Write(data); err != nil { // hashed in place
+			return nil, fmt.Errorf("hashes: %s: %w", in.Path, err)
+		}
+	} else {
+		n, err := io.Copy(w, io.NewSectionReader(in.Content, 0, size))
+		if err != nil {
+			return nil, fmt.Errorf("hashes: %s: %w", in.Path, err)
+		}
+		if n != size {
+			return nil, fmt.Errorf("hashes: %s: short read (%d of %d bytes)", in.Path, n, size)
+		}
 	}
-	if n != size {
-		return nil, fmt.Errorf("hashes: %s: short read (%d of %d bytes)", in.Path, n, size)
-	}
+	res := &analyzer.Result{}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
 	digest := hex.EncodeToString(sum[:])
-
-	res := &analyzer.Result{}
 	if e, ok := st.block.Lookup(sum); ok {
 		title := "Known-bad file (SHA-256 blocklist)"
 		if e.Name != "" {

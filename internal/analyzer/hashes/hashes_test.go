@@ -84,6 +84,55 @@ func TestParseBlocklist(t *testing.T) {
 	}
 }
 
+// ClamAV hash signatures ("<sha256>:<size>:<name>") give sizes: files of
+// other sizes are not even read, while one entry without a size keeps
+// every size in play.
+func TestSizedBlocklist(t *testing.T) {
+	a := sha([]byte("a"))
+	b, err := hashes.ParseBlocklist(strings.NewReader(a+":1:Letter A, the bad one\nSHA256:"+sha([]byte("bb"))+":*:any size\n"), "clam.hsb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := b.Lookup(sha256.Sum256([]byte("a"))); !ok || e.Size != 1 || e.Name != "Letter A, the bad one" {
+		t.Fatalf("sized entry %+v %v", e, ok)
+	}
+	if e, ok := b.Lookup(sha256.Sum256([]byte("bb"))); !ok || e.Size != -1 || e.Name != "any size" {
+		t.Fatalf("unsized entry %+v %v", e, ok)
+	}
+	for _, bad := range []string{a + ":x:name\n", a + ":-3:name\n", a + ":\n"} {
+		if _, err := hashes.ParseBlocklist(strings.NewReader(bad), "bad.hsb"); err == nil || !strings.Contains(err.Error(), "bad.hsb:1") {
+			t.Errorf("ParseBlocklist(%q) = %v", bad, err)
+		}
+	}
+
+	dir := t.TempDir()
+	sized := filepath.Join(dir, "sized.hsb")
+	writeList(t, sized, sha([]byte("#!/bin/sh\nbad\n"))+":14:bad script\n")
+	an, err := hashes.New(hashes.Options{BlocklistFiles: []string{sized}, NoDefaultLists: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := func(n int64) analyzertest.Info {
+		return analyzertest.Info{Path: "/usr/local/bin/x", Length: n, FMode: 0o755}
+	}
+	if !an.Required("/usr/local/bin/x", info(14)) || an.Required("/usr/local/bin/x", info(15)) {
+		t.Fatal("a sized list must want files of its sizes only")
+	}
+	fs := analyzertest.Run(t, an, "/usr/local/bin/x", []byte("#!/bin/sh\nbad\n")).Findings
+	if len(fs) != 1 || fs[0].RuleID != hashes.RuleBlocklist {
+		t.Fatalf("sized entry not found: %+v", fs)
+	}
+	unsized := filepath.Join(dir, "unsized.txt")
+	writeList(t, unsized, sha([]byte("zzz"))+"\n")
+	an, err = hashes.New(hashes.Options{BlocklistFiles: []string{sized, unsized}, NoDefaultLists: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !an.Required("/usr/local/bin/x", info(15)) {
+		t.Fatal("an entry without a size must keep every size")
+	}
+}
+
 func TestParseFuzzyList(t *testing.T) {
 	in := "ssdeep,1.1--blocksize:hash:hash,filename\n" +
 		`96:S4N8fgOcqVWtBr2NPGRzqM8ss2FOnE:S4eoOcy0Br2NPa5FOnE,"/quarantine/x.elf"` + "\n" +
@@ -172,7 +221,13 @@ func TestBlocklistDefaults(t *testing.T) {
 		!strings.Contains(f.Title, "EICAR") || f.Location.Path != "/tmp/eicar.com" || f.Attributes["list"] != "embedded:blocklist.txt" {
 		t.Errorf("finding %+v", f)
 	}
-	if fs := run(t, a, "/tmp/eicar.com", []byte(eicar+"\n")); len(fs) != 0 {
+	// One byte more: no listed size, so not even read.
+	if a.Required("/tmp/eicar.com", analyzertest.Info{Path: "/tmp/eicar.com", Length: int64(len(eicar)) + 1, FMode: 0o644}) {
+		t.Error("a file of no listed size is wanted")
+	}
+	// The same size, other bytes: hashed, not listed.
+	other := []byte(strings.Repeat("x", len(eicar)))
+	if fs := run(t, a, "/tmp/eicar.com", other); len(fs) != 0 {
 		t.Errorf("different file matched: %+v", fs)
 	}
 	if n, _ := a.Counts(); n != 3 {
@@ -263,9 +318,10 @@ func TestFuzzy(t *testing.T) {
 	if fs := run(t, a, "/usr/local/bin/other", randomFile(999, 96<<10)); len(fs) != 0 {
 		t.Errorf("unrelated file: %+v", fs)
 	}
-	// Small files are not fuzzy-hashed.
-	if fs := run(t, a, "/usr/local/bin/small", known[:hashes.MinFuzzySize-1]); len(fs) != 0 {
-		t.Errorf("small file: %+v", fs)
+	// Small files are not fuzzy-hashed, and with no blocklist entry of
+	// their size not even read.
+	if a.Required("/usr/local/bin/small", analyzertest.Info{Path: "/usr/local/bin/small", Length: hashes.MinFuzzySize - 1, FMode: 0o755}) {
+		t.Error("a small file of no listed size is wanted")
 	}
 	strict, err := hashes.New(hashes.Options{FuzzyFiles: []string{list}, Threshold: 100})
 	if err != nil {
@@ -434,5 +490,12 @@ func BenchmarkAnalyze(b *testing.B) {
 		if _, err := a.Analyze(context.Background(), in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func writeList(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,6 +25,7 @@ const (
 // Entry is one known-bad SHA-256.
 type Entry struct {
 	SHA256 string // lower-case hex
+	Size   int64  // the file's size in bytes; -1 when the list does not say
 	Name   string // what the list calls it ("EICAR test file"), may be empty
 	Source string // the list it came from
 	Line   int
@@ -32,11 +33,30 @@ type Entry struct {
 
 // Blocklist is a set of known-bad SHA-256 digests.
 type Blocklist struct {
-	m map[[32]byte]Entry
+	m       map[[32]byte]Entry
+	sizes   map[int64]int // size -> entries of that size
+	unsized int           // entries without a size
 }
 
 // NewBlocklist returns an empty blocklist.
-func NewBlocklist() *Blocklist { return &Blocklist{m: map[[32]byte]Entry{}} }
+func NewBlocklist() *Blocklist { return &Blocklist{m: map[[32]byte]Entry{}, sizes: map[int64]int{}} }
+
+// MayList reports whether a file of this size can be on the list: every
+// entry with a size rules out all other sizes (as ClamAV's size-keyed hash
+// signatures do), so files of other sizes need no digest.
+func (b *Blocklist) MayList(size int64) bool { return b.unsized > 0 || b.sizes[size] > 0 }
+
+func (b *Blocklist) add(sum [32]byte, e Entry) {
+	if _, dup := b.m[sum]; dup {
+		return
+	}
+	b.m[sum] = e
+	if e.Size < 0 {
+		b.unsized++
+	} else {
+		b.sizes[e.Size]++
+	}
+}
 
 // Len returns the number of digests.
 func (b *Blocklist) Len() int { return len(b.m) }
@@ -50,9 +70,7 @@ func (b *Blocklist) Lookup(sum [32]byte) (Entry, bool) {
 // Merge adds o's entries that b does not have.
 func (b *Blocklist) Merge(o *Blocklist) {
 	for k, e := range o.m {
-		if _, ok := b.m[k]; !ok {
-			b.m[k] = e
-		}
+		b.add(k, e)
 	}
 }
 
@@ -60,13 +78,37 @@ func (b *Blocklist) Merge(o *Blocklist) {
 // digits, optionally prefixed "sha256:"), optionally followed by a name
 // after whitespace, a comma or a semicolon; "#" starts a comment line and
 // blank lines are skipped. sha256sum output ("<digest>  <file>" or
-// "<digest> *<file>") is accepted as is. A malformed line is an error that
-// names it. source names the list in findings and errors.
+// "<digest> *<file>") is accepted as is, and so are ClamAV hash signatures
+// ("<digest>:<size>:<name>", size "*" when unknown): a listed size lets the
+// analyzer skip hashing files of any other size. A malformed line is an
+// error that names it. source names the list in findings and errors.
 func ParseBlocklist(r io.Reader, source string) (*Blocklist, error) {
 	b := NewBlocklist()
 	err := eachLine(r, source, func(n int, line string) error {
+		size := int64(-1)
 		field, rest := splitField(line)
 		field = strings.TrimPrefix(strings.ToLower(field), "sha256:")
+		if strings.Contains(field, ":") {
+			// ClamAV "<digest>:<size>:<name>": the name runs to the end
+			// of the line, spaces included.
+			sig := line
+			if len(sig) >= 7 && strings.EqualFold(sig[:7], "sha256:") {
+				sig = sig[7:]
+			}
+			parts := strings.SplitN(sig, ":", 3)
+			field = strings.ToLower(parts[0])
+			if parts[1] != "*" {
+				v, err := strconv.ParseInt(parts[1], 10, 64)
+				if err != nil || v < 0 {
+					return fmt.Errorf("%s:%d: not a file size: %q", source, n, clip(parts[1], 40))
+				}
+				size = v
+			}
+			rest = ""
+			if len(parts) == 3 {
+				rest = parts[2]
+			}
+		}
 		var sum [32]byte
 		if len(field) != 64 {
 			return fmt.Errorf("%s:%d: not a SHA-256 digest: %q", source, n, clip(field, 80))
@@ -74,9 +116,7 @@ func ParseBlocklist(r io.Reader, source string) (*Blocklist, error) {
 		if _, err := hex.Decode(sum[:], []byte(field)); err != nil {
 			return fmt.Errorf("%s:%d: not a SHA-256 digest: %q", source, n, clip(field, 80))
 		}
-		if _, dup := b.m[sum]; !dup {
-			b.m[sum] = Entry{SHA256: field, Name: cleanName(strings.TrimPrefix(rest, "*")), Source: source, Line: n}
-		}
+		b.add(sum, Entry{SHA256: field, Size: size, Name: cleanName(strings.TrimPrefix(rest, "*")), Source: source, Line: n})
 		return nil
 	})
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/libyara"
+	"github.com/picket-cdr/picket/internal/analyzer/yara/prefilter"
 	"github.com/picket-cdr/picket/internal/finding"
 	"github.com/picket-cdr/picket/internal/layer"
 )
@@ -27,10 +29,15 @@ import (
 // other's strings. User rules are one more set, scanned on every file.
 type engine struct {
 	native, other *ruleSet // default rules by kind of file; nil without defaults
-	user          *ruleSet // the user's rule files; nil without any
-	sem           chan struct{}
-	warnings      []string
-	rulesets      map[string]string // namespace -> rule set label
+	// nativeFilter, when the prefilter understands every default native
+	// rule, tells from the atoms found in an ELF file whether any of them
+	// can match; nativeAtoms are its atoms as literals.
+	nativeFilter *prefilter.Set
+	nativeAtoms  []analyzer.Literal
+	user         *ruleSet // the user's rule files; nil without any
+	sem          chan struct{}
+	warnings     []string
+	rulesets     map[string]string // namespace -> rule set label
 }
 
 // ruleSet is compiled rules with their idle scanners.
@@ -109,6 +116,7 @@ func compile(st *state) (*engine, error) {
 			}
 			if kind == scopeNative {
 				e.native = newRuleSet(rules)
+				e.nativeFilter, e.nativeAtoms = nativePrefilter(srcs)
 			} else {
 				e.other = newRuleSet(rules)
 			}
@@ -124,6 +132,27 @@ func compile(st *state) (*engine, error) {
 		e.user = newRuleSet(rules)
 	}
 	return e, nil
+}
+
+// nativePrefilter parses the default native set for package prefilter;
+// nil when it cannot (every ELF file is then scanned with the set).
+func nativePrefilter(srcs []source) (*prefilter.Set, []analyzer.Literal) {
+	texts := make([][]byte, 0, len(srcs))
+	for _, s := range srcs {
+		if s.Text == nil {
+			return nil, nil
+		}
+		texts = append(texts, s.Text)
+	}
+	pf, err := prefilter.Parse(texts...)
+	if err != nil || len(pf.Atoms) == 0 {
+		return nil, nil
+	}
+	lits := make([]analyzer.Literal, len(pf.Atoms))
+	for i, a := range pf.Atoms {
+		lits[i] = analyzer.Literal{Text: a.Text}
+	}
+	return pf, lits
 }
 
 // compileUser compiles the user's rule files together; with SkipInvalid,

@@ -41,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ import (
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/candidates"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/libyara"
+	"github.com/picket-cdr/picket/internal/analyzer/yara/prefilter"
 )
 
 // Name of the analyzer.
@@ -216,6 +218,20 @@ func (a *Analyzer) RuleCount() (int, error) {
 	return len(eng.publicRules()), nil
 }
 
+// ELFLiterals implements analyzer.ELFLiteralSearcher: the atoms of the
+// default rules for native files (see package prefilter), so that the
+// scanner's one search of an ELF file (shared with the ELF analyzer) tells
+// Analyze whether any of those rules can match; none without default rules
+// or when the prefilter does not understand them.
+func (a *Analyzer) ELFLiterals() ([]analyzer.Literal, int64) {
+	st := a.state()
+	eng, err := st.engine()
+	if err != nil || eng.nativeFilter == nil {
+		return nil, 0
+	}
+	return eng.nativeAtoms, st.maxSize
+}
+
 // Analyze scans one file.
 func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.Result, error) {
 	if err := ctx.Err(); err != nil {
@@ -243,6 +259,18 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	}
 	head = head[:n]
 	ext := externals(in.Path, in.Info, head)
+	sets := eng.sets(head)
+	if len(in.Literals) > 0 && eng.nativeFilter != nil && len(in.Literals) == len(eng.nativeFilter.Atoms) {
+		// The scanner searched this ELF file for the default native
+		// rules' atoms: when no rule can match, skip libyara for them.
+		f := prefilter.File{Size: size, Name: ext["filename"], Path: ext["filepath"], Ext: ext["extension"]}
+		if !eng.nativeFilter.Possible(f, func(id int) bool { return in.Literals[id].Count > 0 }) {
+			sets = slices.DeleteFunc(sets, func(rs *ruleSet) bool { return rs == eng.native })
+		}
+	}
+	if len(sets) == 0 {
+		return &analyzer.Result{}, nil
+	}
 	timeout := st.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < timeout {
@@ -266,7 +294,7 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 		}
 	}
 	res := &libyara.Result{}
-	for _, rs := range eng.sets(head) {
+	for _, rs := range sets {
 		left := max(time.Until(deadline), time.Second)
 		r, err := scanWith(rs, ext, left, func(sc *libyara.Scanner) (*libyara.Result, error) {
 			if mapped {
