@@ -7,8 +7,8 @@
 #   bench/deep-vs-inventory.sh             # from the repository root
 #   RUNS=5 IMAGES="bookworm" bench/deep-vs-inventory.sh
 #
-# For each image it runs, RUNS times each (best kept: lowest wall time, CPU
-# time and peak RSS over the runs),
+# For each image it runs, RUNS times each, alternating (best kept: lowest
+# wall time, CPU time and peak RSS over the runs),
 #   picket scan image --no-cache --skip-vuln --scanners vuln        (inventory)
 #   picket scan image --no-cache --skip-vuln                        (deep)
 # under /usr/bin/time, both with --format json to a file, then prints a
@@ -40,6 +40,7 @@ die() { printf 'deep-vs-inventory: %s\n' "$*" >&2; exit 1; }
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, not '$RUNS'"
 command -v python3 >/dev/null || die "python3 is required"
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
+[ -f /usr/include/yara.h ] && [ -f /usr/include/fuzzy.h ] || die "libyara-dev and libfuzzy-dev are missing (make deps installs them)"
 mkdir -p "$BIN" "$OUT" "$RESULTS"
 
 say "building picket (with libyara and libfuzzy)"
@@ -71,10 +72,12 @@ fi
 TSV=$OUT/runs.tsv
 : >"$TSV"
 for img in $IMAGES; do
-	for mode in inventory deep; do
-		args=(scan image --no-cache --skip-vuln --format json)
-		[ "$mode" = inventory ] && args+=(--scanners vuln)
-		for r in $(seq "$RUNS"); do
+	# Runs alternate (inventory, deep, inventory, ...) so that both modes
+	# see the same machine when its speed drifts.
+	for r in $(seq "$RUNS"); do
+		for mode in inventory deep; do
+			args=(scan image --no-cache --skip-vuln --format json)
+			[ "$mode" = inventory ] && args+=(--scanners vuln)
 			out=$OUT/$img.$mode.json
 			tf=$OUT/$img.$mode.time
 			/usr/bin/time -f '%e %U %S %M' -o "$tf" "$BIN/picket" "${args[@]}" -o "$out" "docker-archive:${ARCHIVE[$img]}" 2>"$OUT/$img.$mode.log" ||

@@ -50,77 +50,8 @@ func New(pats []string, exact []bool) *Matcher {
 	ex := make([]bool, len(pats))
 	copy(ex, exact)
 	m := &Matcher{pats: pats, exact: ex}
-	// Trie with a growable sparse representation first.
-	type node struct {
-		kids map[byte]int32
-		out  []int32
-	}
-	nodes := []node{{kids: map[byte]int32{}}}
-	for id, p := range pats {
-		if p == "" {
-			continue
-		}
-		m.maxLen = max(m.maxLen, len(p))
-		s := int32(0)
-		for i := 0; i < len(p); i++ {
-			c := lower[p[i]]
-			n, ok := nodes[s].kids[c]
-			if !ok {
-				n = int32(len(nodes))
-				nodes = append(nodes, node{kids: map[byte]int32{}})
-				nodes[s].kids[c] = n
-			}
-			s = n
-		}
-		nodes[s].out = append(nodes[s].out, int32(id))
-	}
-	n := len(nodes)
-	next := make([]int32, n*256)
-	out := make([][]int32, n)
-	fail := make([]int32, n)
-	// Breadth-first over lower-cased bytes: the root's missing transitions
-	// loop to the root.
-	queue := make([]int32, 0, n)
-	for c := 0; c < 256; c++ {
-		if k, ok := nodes[0].kids[byte(c)]; ok {
-			next[c] = k
-			queue = append(queue, k)
-		}
-	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		out[s] = append(append([]int32(nil), nodes[s].out...), out[fail[s]]...)
-		for c := 0; c < 256; c++ {
-			if k, ok := nodes[s].kids[byte(c)]; ok {
-				fail[k] = next[int(fail[s])*256+c]
-				next[int(s)*256+c] = k
-				queue = append(queue, k)
-			} else {
-				next[int(s)*256+c] = next[int(fail[s])*256+c]
-			}
-		}
-	}
-	// Renumber: states without output first (the root stays 0: no pattern
-	// is empty), then the ones with output.
-	order := make([]int32, 0, n) // new -> old
-	for s := 0; s < n; s++ {
-		if len(out[s]) == 0 {
-			order = append(order, int32(s))
-		}
-	}
-	m.firstOut = int32(len(order))
-	for s := 0; s < n; s++ {
-		if len(out[s]) > 0 {
-			order = append(order, int32(s))
-		}
-	}
-	renum := make([]int32, n) // old -> new
-	for ns, os := range order {
-		renum[os] = int32(ns)
-	}
 	// Classes: one per byte value (lower-cased) that some pattern uses,
-	// class 0 for all others.
+	// class 0 for all others. The automaton is built over classes.
 	used := [256]bool{}
 	for _, p := range pats {
 		for i := 0; i < len(p); i++ {
@@ -139,18 +70,84 @@ func New(pats []string, exact []bool) *Matcher {
 		m.class[c] = classOf[lower[c]]
 	}
 	m.nclass = nclass
-	// Any byte of class 0 behaves like every other: use one of them.
-	rep := make([]int, nclass)
-	for c := 255; c >= 0; c-- {
-		rep[m.class[c]] = int(lower[c])
+	// Trie: goto[state*nclass+class], 0 meaning none (the root is never a
+	// child).
+	gotoT := make([]int32, nclass, 64*nclass)
+	var own [][]int32 // state -> patterns ending exactly there
+	own = append(own, nil)
+	for id, p := range pats {
+		if p == "" {
+			continue
+		}
+		m.maxLen = max(m.maxLen, len(p))
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			c := int(m.class[p[i]])
+			n := gotoT[int(s)*nclass+c]
+			if n == 0 {
+				n = int32(len(own))
+				own = append(own, nil)
+				gotoT = append(gotoT, make([]int32, nclass)...)
+				gotoT[int(s)*nclass+c] = n
+			}
+			s = n
+		}
+		own[s] = append(own[s], int32(id))
+	}
+	n := len(own)
+	// Breadth-first: a missing transition is the failure state's; the
+	// root's missing transitions loop to the root.
+	next := gotoT // completed in place
+	out := make([][]int32, n)
+	fail := make([]int32, n)
+	queue := make([]int32, 0, n)
+	for c := 0; c < nclass; c++ {
+		if k := next[c]; k != 0 {
+			queue = append(queue, k)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		out[s] = append(append([]int32(nil), own[s]...), out[fail[s]]...)
+		row, frow := next[int(s)*nclass:int(s+1)*nclass], next[int(fail[s])*nclass:int(fail[s]+1)*nclass]
+		for c := 0; c < nclass; c++ {
+			if k := row[c]; k != 0 {
+				fail[k] = frow[c]
+				if s == 0 {
+					fail[k] = 0
+				}
+				queue = append(queue, k)
+			} else {
+				row[c] = frow[c]
+			}
+		}
+	}
+	// Renumber: states without output first (the root stays 0: no pattern
+	// is empty), then the ones with output; store them premultiplied.
+	order := make([]int32, 0, n) // new -> old
+	for s := 0; s < n; s++ {
+		if len(out[s]) == 0 {
+			order = append(order, int32(s))
+		}
+	}
+	m.firstOut = int32(len(order))
+	for s := 0; s < n; s++ {
+		if len(out[s]) > 0 {
+			order = append(order, int32(s))
+		}
+	}
+	renum := make([]int32, n) // old -> new
+	for ns, os := range order {
+		renum[os] = int32(ns)
 	}
 	m.next = make([]int32, n*nclass)
 	m.out = make([][]int32, n)
 	for ns, os := range order {
 		m.out[ns] = out[os]
-		row := next[int(os)*256 : int(os)*256+256]
+		row := next[int(os)*nclass : int(os+1)*nclass]
 		for k := 0; k < nclass; k++ {
-			m.next[ns*nclass+k] = renum[row[rep[k]]] * int32(nclass)
+			m.next[ns*nclass+k] = renum[row[k]] * int32(nclass)
 		}
 	}
 	m.firstOut *= int32(nclass)

@@ -69,6 +69,15 @@ type LiteralHit struct {
 	Count       int
 }
 
+// Preparer is implemented by analyzers with a costly set-up (compiling
+// rules). The scanner calls Prepare in the background when a scan starts,
+// so that the work overlaps opening and reading the image instead of
+// holding up the first file that needs it. Prepare must be safe to call
+// concurrently with Required and Analyze, and more than once.
+type Preparer interface {
+	Prepare()
+}
+
 // ELFLiteralSearcher is implemented by analyzers that search ELF files for
 // literal strings. The scanner searches each ELF file once for the
 // literals of every analyzer that wants the file (one automaton over all

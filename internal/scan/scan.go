@@ -113,6 +113,19 @@ type Scanner struct {
 	// literalSets caches one automaton per group of analyzers that search
 	// ELF files for literals (see searchLiterals).
 	literalSets sync.Map
+	prepared    sync.Once
+}
+
+// prepare starts the analyzers' costly set-up (analyzer.Preparer) in the
+// background, once per Scanner.
+func (s *Scanner) prepare() {
+	s.prepared.Do(func() {
+		for _, a := range s.analyzers {
+			if p, ok := a.(analyzer.Preparer); ok {
+				go p.Prepare()
+			}
+		}
+	})
 }
 
 // New returns a Scanner.
@@ -162,6 +175,7 @@ func configKey(imageID string) string { return "config|" + imageID }
 
 // Scan opens ref and scans it.
 func (s *Scanner) Scan(ctx context.Context, ref string, iopts image.Options) (*report.Report, error) {
+	s.prepare()
 	img, err := image.Open(ctx, ref, iopts)
 	if err != nil {
 		return nil, err
@@ -172,6 +186,7 @@ func (s *Scanner) Scan(ctx context.Context, ref string, iopts image.Options) (*r
 
 // ScanImage scans an opened image.
 func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*report.Report, error) {
+	s.prepare()
 	start := time.Now()
 	var (
 		mu      sync.Mutex

@@ -70,6 +70,10 @@ func (l *lazyDefault) get() *Analyzer {
 
 func (l *lazyDefault) Name() string { return Name }
 
+// Prepare implements analyzer.Preparer: the built-in rules are compiled
+// while the scanner opens the image.
+func (l *lazyDefault) Prepare() { l.get() }
+
 // Version is BuiltinVersion: the default configuration's, known without
 // compiling anything.
 func (l *lazyDefault) Version() int { return BuiltinVersion }

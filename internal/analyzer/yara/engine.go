@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/picket-cdr/picket/internal/ahocorasick"
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/libyara"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/prefilter"
@@ -29,18 +30,39 @@ import (
 // other's strings. User rules are one more set, scanned on every file.
 type engine struct {
 	native, other *ruleSet // default rules by kind of file; nil without defaults
-	// nativeFilter, when the prefilter understands every default native
-	// rule, tells from the atoms found in an ELF file whether any of them
-	// can match; nativeAtoms are its atoms as literals.
-	nativeFilter *prefilter.Set
-	nativeAtoms  []analyzer.Literal
-	user         *ruleSet // the user's rule files; nil without any
-	sem          chan struct{}
-	warnings     []string
-	rulesets     map[string]string // namespace -> rule set label
+	// nativeFilter and textFilter, when package prefilter understands
+	// every rule of the default set, tell from the atoms found in a file
+	// whether any of its rules can match (nil: always scan).
+	nativeFilter, textFilter *setFilter
+	user                     *ruleSet // the user's rule files; nil without any
+	sem                      chan struct{}
+	warnings                 []string
+	rulesets                 map[string]string // namespace -> rule set label
 }
 
 // ruleSet is compiled rules with their idle scanners.
+// setFilter is a default rule set's prefilter: its atoms, as literals for
+// the scanner's shared search of ELF files and as an automaton for files
+// the analyzer searches itself.
+type setFilter struct {
+	pf    *prefilter.Set
+	atoms []analyzer.Literal
+	m     *ahocorasick.Matcher
+}
+
+// possible reports whether a rule of the set may match a file with these
+// externals, seen telling which atoms the file has.
+func (f *setFilter) possible(size int64, ext map[string]string, seen func(int) bool) bool {
+	return f.pf.Possible(prefilter.File{Size: size, Name: ext["filename"], Path: ext["filepath"], Ext: ext["extension"]}, seen)
+}
+
+// search finds the atoms in data.
+func (f *setFilter) search(data []byte) func(int) bool {
+	found := make([]bool, len(f.atoms))
+	f.m.Find(data, func(id, _ int) bool { found[id] = true; return true })
+	return func(id int) bool { return found[id] }
+}
+
 type ruleSet struct {
 	rules *libyara.Rules
 	idle  chan *libyara.Scanner
@@ -116,8 +138,9 @@ func compile(st *state) (*engine, error) {
 			}
 			if kind == scopeNative {
 				e.native = newRuleSet(rules)
-				e.nativeFilter, e.nativeAtoms = nativePrefilter(srcs)
+				e.nativeFilter = newSetFilter(srcs)
 			} else {
+				e.textFilter = newSetFilter(srcs)
 				e.other = newRuleSet(rules)
 			}
 		}
@@ -134,25 +157,28 @@ func compile(st *state) (*engine, error) {
 	return e, nil
 }
 
-// nativePrefilter parses the default native set for package prefilter;
-// nil when it cannot (every ELF file is then scanned with the set).
-func nativePrefilter(srcs []source) (*prefilter.Set, []analyzer.Literal) {
+// newSetFilter parses a default rule set for package prefilter; nil when
+// it cannot (every file is then scanned with the set).
+func newSetFilter(srcs []source) *setFilter {
 	texts := make([][]byte, 0, len(srcs))
 	for _, s := range srcs {
 		if s.Text == nil {
-			return nil, nil
+			return nil
 		}
 		texts = append(texts, s.Text)
 	}
 	pf, err := prefilter.Parse(texts...)
 	if err != nil || len(pf.Atoms) == 0 {
-		return nil, nil
+		return nil
 	}
-	lits := make([]analyzer.Literal, len(pf.Atoms))
+	f := &setFilter{pf: pf, atoms: make([]analyzer.Literal, len(pf.Atoms))}
+	pats := make([]string, len(pf.Atoms))
 	for i, a := range pf.Atoms {
-		lits[i] = analyzer.Literal{Text: a.Text}
+		f.atoms[i] = analyzer.Literal{Text: a.Text}
+		pats[i] = a.Text
 	}
-	return pf, lits
+	f.m = ahocorasick.New(pats, nil)
+	return f
 }
 
 // compileUser compiles the user's rule files together; with SkipInvalid,

@@ -9,6 +9,7 @@ import (
 	"github.com/picket-cdr/picket/internal/ahocorasick"
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/analyzer/analyzertest"
+	"github.com/picket-cdr/picket/internal/analyzer/yara"
 )
 
 // withLiterals analyses s the way the scanner does an ELF file: the
@@ -37,37 +38,47 @@ func withLiterals(t *testing.T, a analyzer.ELFLiteralSearcher, s sample, strip b
 	return ruleIDs(res.Findings)
 }
 
-// The scanner's shared search gives the YARA analyzer the atoms of the
-// default native rules found in an ELF file; when no rule can match it
-// skips libyara for them. Every rule case of an ELF file gets the same
-// matches that way as when libyara scans it, and told that none of the
-// atoms is present (all-zero hits) the analyzer skips libyara: no match,
-// not even for the positives.
-func TestNativePrefilter(t *testing.T) {
+// The default rule sets are prefiltered: the scanner's shared search
+// gives the analyzer the atoms of the default native rules found in an ELF
+// file, and the analyzer searches other files in memory for the text
+// rules' atoms; when no rule of a set can match, libyara is not run with
+// it. Every rule case gets the same matches that way as from libyara alone
+// (NoPrefilter), and an ELF file said to hold none of the native atoms
+// (all-zero hits) gets none: libyara was skipped, even for the positives.
+func TestPrefilter(t *testing.T) {
 	a := defaults(t)
+	plain, err := yara.New(yara.Options{NoPrefilter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	lits, _ := a.ELFLiterals()
 	if len(lits) == 0 {
 		t.Fatal("the default native rules give no atoms: the prefilter is off and every ELF file goes through libyara")
 	}
-	n := 0
+	if l, _ := plain.ELFLiterals(); len(l) != 0 {
+		t.Fatal("NoPrefilter still asks for the scanner's search")
+	}
+	native, text := 0, 0
 	for _, c := range ruleCases {
 		for _, s := range slices.Concat(c.positives, c.negatives) {
-			if !strings.HasPrefix(s.content, "\x7fELF") {
-				continue
-			}
-			n++
-			want := ruleIDs(scan(t, a, s))
-			if got := withLiterals(t, a, s, false); !slices.Equal(got, want) {
+			want := ruleIDs(scan(t, plain, s))
+			if got := ruleIDs(scan(t, a, s)); !slices.Equal(got, want) {
 				t.Errorf("%s (%s): with the prefilter %v, libyara alone %v", c.rule, s.path, got, want)
 			}
-			// Told that no atom is present, libyara is skipped: nothing,
-			// even for the positives.
+			if !strings.HasPrefix(s.content, "\x7fELF") {
+				text++
+				continue
+			}
+			native++
+			if got := withLiterals(t, a, s, false); !slices.Equal(got, want) {
+				t.Errorf("%s (%s): with the scanner's atoms %v, libyara alone %v", c.rule, s.path, got, want)
+			}
 			if got := withLiterals(t, a, s, true); len(got) != 0 {
 				t.Errorf("%s (%s): %v reported although none of the atoms is present", c.rule, s.path, got)
 			}
 		}
 	}
-	if n < 10 {
-		t.Fatalf("only %d ELF samples among the rule cases", n)
+	if native < 10 || text < 10 {
+		t.Fatalf("only %d ELF and %d other samples among the rule cases", native, text)
 	}
 }

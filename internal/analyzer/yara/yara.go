@@ -51,7 +51,6 @@ import (
 	"github.com/picket-cdr/picket/internal/analyzer"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/candidates"
 	"github.com/picket-cdr/picket/internal/analyzer/yara/libyara"
-	"github.com/picket-cdr/picket/internal/analyzer/yara/prefilter"
 )
 
 // Name of the analyzer.
@@ -117,6 +116,10 @@ type Options struct {
 	Timeout time.Duration
 	// MaxFileSize is the largest file scanned (default 64 MiB).
 	MaxFileSize int64
+	// NoPrefilter scans every file with every default rule set, even when
+	// the atoms of its rules show that none can match (see package
+	// prefilter); for comparisons.
+	NoPrefilter bool
 }
 
 // Analyzer matches files against YARA rules. It is safe for concurrent use.
@@ -218,6 +221,10 @@ func (a *Analyzer) RuleCount() (int, error) {
 	return len(eng.publicRules()), nil
 }
 
+// Prepare implements analyzer.Preparer: the rules are compiled (and the
+// prefilter parsed) while the scanner opens the image.
+func (a *Analyzer) Prepare() { _, _ = a.state().engine() }
+
 // ELFLiterals implements analyzer.ELFLiteralSearcher: the atoms of the
 // default rules for native files (see package prefilter), so that the
 // scanner's one search of an ELF file (shared with the ELF analyzer) tells
@@ -226,10 +233,10 @@ func (a *Analyzer) RuleCount() (int, error) {
 func (a *Analyzer) ELFLiterals() ([]analyzer.Literal, int64) {
 	st := a.state()
 	eng, err := st.engine()
-	if err != nil || eng.nativeFilter == nil {
+	if err != nil || eng.nativeFilter == nil || st.opts.NoPrefilter {
 		return nil, 0
 	}
-	return eng.nativeAtoms, st.maxSize
+	return eng.nativeFilter.atoms, st.maxSize
 }
 
 // Analyze scans one file.
@@ -260,14 +267,31 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	head = head[:n]
 	ext := externals(in.Path, in.Info, head)
 	sets := eng.sets(head)
-	if len(in.Literals) > 0 && eng.nativeFilter != nil && len(in.Literals) == len(eng.nativeFilter.Atoms) {
-		// The scanner searched this ELF file for the default native
-		// rules' atoms: when no rule can match, skip libyara for them.
-		f := prefilter.File{Size: size, Name: ext["filename"], Path: ext["filepath"], Ext: ext["extension"]}
-		if !eng.nativeFilter.Possible(f, func(id int) bool { return in.Literals[id].Count > 0 }) {
-			sets = slices.DeleteFunc(sets, func(rs *ruleSet) bool { return rs == eng.native })
+	// Default sets whose rules cannot match, told by the atoms the
+	// scanner found (ELF files, the native set) or found here in content
+	// already in memory, are skipped.
+	data, inMemory := analyzer.Bytes(in.Content)
+	sets = slices.DeleteFunc(sets, func(rs *ruleSet) bool {
+		var f *setFilter
+		switch rs {
+		case eng.native:
+			f = eng.nativeFilter
+		case eng.other:
+			f = eng.textFilter
 		}
-	}
+		var seen func(int) bool
+		switch {
+		case f == nil || st.opts.NoPrefilter:
+			return false
+		case rs == eng.native && len(in.Literals) == len(f.atoms):
+			seen = func(id int) bool { return in.Literals[id].Count > 0 }
+		case inMemory && int64(len(data)) == size:
+			seen = f.search(data)
+		default:
+			return false
+		}
+		return !f.possible(size, ext, seen)
+	})
 	if len(sets) == 0 {
 		return &analyzer.Result{}, nil
 	}

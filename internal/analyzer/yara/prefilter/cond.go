@@ -24,8 +24,16 @@ type env struct {
 // present is whether string id may match: it has no atom, or its atom is
 // in the file.
 func (e *env) present(id string) bool {
-	a, ok := e.r.strs[id]
-	return !ok || a < 0 || e.seen(a)
+	atoms, ok := e.r.strs[id]
+	if !ok || len(atoms) == 0 {
+		return true
+	}
+	for _, a := range atoms {
+		if e.seen(a) {
+			return true
+		}
+	}
+	return false
 }
 
 type node interface{ eval(*env) value }

@@ -47,8 +47,8 @@ type File struct {
 type rule struct {
 	name    string
 	private bool
-	strs    map[string]int // $id -> atom id, or -1: no atom (may match anywhere)
-	order   []string       // string ids in source order
+	strs    map[string][]int // $id -> atom ids (a match contains one); none: may match anywhere
+	order   []string         // string ids in source order
 	cond    node
 }
 
@@ -192,7 +192,7 @@ func (s *Set) parse(src string) error {
 		case "include":
 			return p.fail("include directives are not followed")
 		}
-		r := &rule{strs: map[string]int{}}
+		r := &rule{strs: map[string][]int{}}
 		for word == "private" || word == "global" {
 			r.private = r.private || word == "private"
 			word = p.ident()
@@ -262,14 +262,14 @@ func (s *Set) body(p *parser, r *rule) error {
 			if err := p.expect("="); err != nil {
 				return err
 			}
-			atom, err := s.stringAtom(p)
+			atoms, err := s.stringAtoms(p)
 			if err != nil {
 				return fmt.Errorf("%s: %w", id, err)
 			}
 			if _, dup := r.strs[id]; dup {
 				return p.fail("string %s defined twice", id)
 			}
-			r.strs[id] = atom
+			r.strs[id] = atoms
 			r.order = append(r.order, id)
 		}
 	}
@@ -293,54 +293,46 @@ func (s *Set) body(p *parser, r *rule) error {
 	return nil
 }
 
-// stringAtom parses a string's value and modifiers and returns its atom id,
-// or -1 when it has none.
-func (s *Set) stringAtom(p *parser) (int, error) {
+// stringAtoms parses a string's value and modifiers and returns its atoms'
+// ids (every match contains one of them), or none when it has none.
+func (s *Set) stringAtoms(p *parser) ([]int, error) {
 	p.skip()
 	if p.pos >= len(p.src) {
-		return 0, p.fail("missing string value")
+		return nil, p.fail("missing string value")
 	}
 	var lits []string // alternatives: a match contains one of them
-	none := false
 	switch p.src[p.pos] {
 	case '"':
 		raw, err := p.quoted()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		text, err := unescape(raw)
 		if err != nil {
-			return 0, p.fail("%v", err)
+			return nil, p.fail("%v", err)
 		}
 		lits = []string{text}
 	case '{':
 		end := strings.IndexByte(p.src[p.pos:], '}')
 		if end < 0 {
-			return 0, p.fail("unterminated hex string")
+			return nil, p.fail("unterminated hex string")
 		}
 		lit, err := hexAtom(p.src[p.pos+1 : p.pos+end])
 		if err != nil {
-			return 0, p.fail("%v", err)
+			return nil, p.fail("%v", err)
 		}
 		p.pos += end + 1
-		if lit == "" {
-			none = true
-		}
 		lits = []string{lit}
 	case '/':
 		re, flags, err := p.regex()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		lit := regexAtom(re, strings.Contains(flags, "s"))
-		if lit == "" {
-			none = true
-		}
-		lits = []string{lit}
+		lits = regexAtoms(re, strings.Contains(flags, "s"))
 	default:
-		return 0, p.fail("unknown string value")
+		return nil, p.fail("unknown string value")
 	}
-	ascii, wide := false, false
+	ascii, wide, none := false, false, false
 	for {
 		p.skip()
 		if p.pos >= len(p.src) || !isIdent(p.src[p.pos]) || p.peek("condition") {
@@ -361,27 +353,31 @@ func (s *Set) stringAtom(p *parser) (int, error) {
 		case "xor", "base64", "base64wide":
 			none = true // the bytes in the file are not the literal's
 		default:
-			return 0, p.fail("unknown string modifier %q", mod)
+			return nil, p.fail("unknown string modifier %q", mod)
 		}
 	}
-	if none || len(lits[0]) < 2 {
-		return -1, nil
+	for _, l := range lits {
+		if len(l) < 2 {
+			none = true
+		}
+	}
+	if none || len(lits) == 0 {
+		return nil, nil
 	}
 	if wide {
-		w := toUTF16(lits[0])
-		if ascii {
-			lits = append(lits, w)
-		} else {
-			lits = []string{w}
+		n := len(lits)
+		for i := 0; i < n; i++ {
+			lits = append(lits, toUTF16(lits[i]))
+		}
+		if !ascii {
+			lits = lits[n:]
 		}
 	}
-	if len(lits) > 1 {
-		// A string that may match in two forms has two atoms; Possible
-		// works on one atom per string, so keep the one that both forms
-		// share: none. Treat it as present.
-		return -1, nil
+	ids := make([]int, len(lits))
+	for i, l := range lits {
+		ids[i] = s.atom(l)
 	}
-	return s.atom(lits[0]), nil
+	return ids, nil
 }
 
 // regex reads /.../flags starting at pos.
@@ -556,61 +552,170 @@ func hexAtom(body string) (string, error) {
 	return string(best), nil
 }
 
-// regexAtom returns a literal every match of re contains, or "" when it
-// finds none (or re is not Go syntax, or the literal is not ASCII: YARA
-// reads \xNN as a byte where Go reads a rune).
-func regexAtom(re string, dotall bool) string {
+// regexAtoms returns literals one of which every match of re contains, or
+// nil when it finds none (or re is not Go syntax, or a literal is not
+// ASCII: YARA reads \xNN as a byte where Go reads a rune).
+func regexAtoms(re string, dotall bool) []string {
 	flags := syntax.Perl
 	if dotall {
 		flags |= syntax.DotNL
 	}
 	t, err := syntax.Parse(re, flags)
 	if err != nil {
-		return ""
+		return nil
 	}
-	lit := required(t.Simplify())
-	for i := 0; i < len(lit); i++ {
-		if lit[i] >= 0x80 {
-			return ""
+	set := required(t.Simplify())
+	for _, lit := range set {
+		for i := 0; i < len(lit); i++ {
+			if lit[i] >= 0x80 {
+				return nil
+			}
 		}
 	}
-	return lit
+	return set
 }
 
-// required is the longest literal that every match of t contains.
-func required(t *syntax.Regexp) string {
+// maxAlternatives bounds the literals kept for one string.
+const maxAlternatives = 32
+
+// required returns literals one of which every match of t contains (nil:
+// none known).
+func required(t *syntax.Regexp) []string {
 	switch t.Op {
 	case syntax.OpLiteral:
-		return string(t.Rune)
-	case syntax.OpCapture:
-		return required(t.Sub[0])
-	case syntax.OpPlus:
+		return []string{string(t.Rune)}
+	case syntax.OpCharClass:
+		if lit, ok := singleRune(t); ok {
+			return []string{lit}
+		}
+	case syntax.OpCapture, syntax.OpPlus:
 		return required(t.Sub[0])
 	case syntax.OpRepeat:
 		if t.Min >= 1 {
 			return required(t.Sub[0])
 		}
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range t.Sub {
+			r := required(sub)
+			if r == nil || len(out)+len(r) > maxAlternatives {
+				return nil
+			}
+			out = append(out, r...)
+		}
+		return out
 	case syntax.OpConcat:
-		best, run := "", ""
-		for _, s := range t.Sub {
-			if s.Op == syntax.OpLiteral {
-				run += string(s.Rune)
-				continue
-			}
-			if len(run) > len(best) {
-				best = run
-			}
-			run = ""
-			if r := required(s); len(r) > len(best) {
-				best = r
+		var best []string
+		consider := func(c []string) {
+			if shortest(c) > shortest(best) || shortest(c) == shortest(best) && len(c) < len(best) {
+				best = c
 			}
 		}
-		if len(run) > len(best) {
-			best = run
+		// Consecutive parts with a small exact set of strings multiply
+		// out ("xmr" then "ig|-stak": "xmrig|xmr-stak").
+		cur := []string{""}
+		for _, sub := range t.Sub {
+			if ex := exact(sub); ex != nil && len(cur)*len(ex) <= maxAlternatives {
+				next := make([]string, 0, len(cur)*len(ex))
+				for _, a := range cur {
+					for _, b := range ex {
+						next = append(next, a+b)
+					}
+				}
+				cur = next
+				continue
+			}
+			consider(cur)
+			cur = []string{""}
+			if ex := exact(sub); ex != nil {
+				cur = ex
+				continue
+			}
+			consider(required(sub))
+		}
+		consider(cur)
+		if shortest(best) == 0 {
+			return nil
 		}
 		return best
 	}
-	return ""
+	return nil
+}
+
+// exact returns every string t matches when they are few (nil otherwise).
+func exact(t *syntax.Regexp) []string {
+	switch t.Op {
+	case syntax.OpLiteral:
+		return []string{string(t.Rune)}
+	case syntax.OpEmptyMatch:
+		return []string{""}
+	case syntax.OpCharClass:
+		if lit, ok := singleRune(t); ok {
+			return []string{lit}
+		}
+	case syntax.OpCapture:
+		return exact(t.Sub[0])
+	case syntax.OpQuest:
+		if ex := exact(t.Sub[0]); ex != nil && len(ex) < maxAlternatives {
+			return append(ex, "")
+		}
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range t.Sub {
+			ex := exact(sub)
+			if ex == nil || len(out)+len(ex) > maxAlternatives {
+				return nil
+			}
+			out = append(out, ex...)
+		}
+		return out
+	case syntax.OpConcat:
+		out := []string{""}
+		for _, sub := range t.Sub {
+			ex := exact(sub)
+			if ex == nil || len(out)*len(ex) > maxAlternatives {
+				return nil
+			}
+			next := make([]string, 0, len(out)*len(ex))
+			for _, a := range out {
+				for _, b := range ex {
+					next = append(next, a+b)
+				}
+			}
+			out = next
+		}
+		return out
+	}
+	return nil
+}
+
+// singleRune reports a character class of one character ("[a]"), or of one
+// letter in both cases (which the case-folding search treats alike).
+func singleRune(t *syntax.Regexp) (string, bool) {
+	if t.Op != syntax.OpCharClass {
+		return "", false
+	}
+	r := t.Rune
+	if len(r) == 2 && r[0] == r[1] {
+		return string(r[0]), true
+	}
+	if len(r) == 4 && r[0] == r[1] && r[2] == r[3] && r[0] < 0x80 && r[2] < 0x80 &&
+		strings.ToLower(string(r[0])) == strings.ToLower(string(r[2])) {
+		return strings.ToLower(string(r[0])), true
+	}
+	return "", false
+}
+
+// shortest is the length of the shortest literal (0 for none).
+func shortest(set []string) int {
+	if len(set) == 0 {
+		return 0
+	}
+	n := len(set[0])
+	for _, s := range set[1:] {
+		n = min(n, len(s))
+	}
+	return n
 }
 
 // toUTF16 is YARA's wide form: every byte followed by a zero byte.

@@ -3,6 +3,7 @@ package prefilter
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -14,18 +15,26 @@ func TestAtoms(t *testing.T) {
 		{`"abc\x41\\\"d"`, "abcA\\\"d"},
 		{`"xm\x72ig" nocase`, "xmrig"},
 		{`"ab" wide`, "a\x00b\x00"},
-		{`"ab" wide ascii`, ""}, // two forms: no single atom
+		{`"ab" wide ascii`, "ab|a\x00b\x00"},
 		{`"secret" xor`, ""},
 		{`"secret" base64`, ""},
 		{`"x"`, ""}, // too short
 		{`{ 6a 29 58 99 ?? 02 5f 6a 01 5e }`, "\x02\x5f\x6a\x01\x5e"},
 		{`{ 6a ( 29 | 30 ) 58 99 02 [2-4] 5f }`, "\x58\x99\x02"},
 		{`{ 6A?? 5f }`, ""},
-		{`/stratum2?\+(tcp|ssl|tls):\/\//`, "stratum"},
+		{`/stratum2?\+(tcp|ssl|tls):\/\//`, "stratum2+tcp://|stratum2+ssl://|stratum2+tls://|stratum+tcp://|stratum+ssl://|stratum+tls://"},
 		{`/(^|\s)\/[^\s]{1,100}\.so/`, ".so"},
 		{`/eval\s*\(\s*base64_decode/ nocase`, "base64_decode"},
-		{`/a|b/`, ""},
+		{`/a|b/`, ""}, // one-byte alternatives: none
 		{`/(abc)+def?/`, "abc"},
+		{`/\b(xmrig|xmr-stak|minerd)\b[^\n]{0,100}\s(-o|--url)[ =]\S/ nocase`, "xmrig|xmr-stak|minerd"},
+		{`/(supportxmr\.com|c3pool\.(com|org))/`, "supportxmr.com|c3pool.com|c3pool.org"},
+		{`/"niceh[a]sh"\s*:/`, "\"nicehash\""},
+		{`/[Ee]val\(/`, "Eval("}, // matched ignoring case
+		{`/(ab|c)d/`, "abd|cd"},
+		{`/(ab|c)x*d/`, ""}, // "c" and "d": one byte each
+		{`/x(ab|cd)yz/`, "xabyz|xcdyz"},
+		{`/stratum2?\+tcp/`, "stratum2+tcp|stratum+tcp"},
 	}
 	for _, c := range cases {
 		s, err := Parse([]byte("rule r { strings: $a = " + c.str + "\n condition: $a }"))
@@ -33,10 +42,11 @@ func TestAtoms(t *testing.T) {
 			t.Errorf("%s: %v", c.str, err)
 			continue
 		}
-		got := ""
-		if a := s.rules[0].strs["$a"]; a >= 0 {
-			got = s.Atoms[a].Text
+		var texts []string
+		for _, a := range s.rules[0].strs["$a"] {
+			texts = append(texts, s.Atoms[a].Text)
 		}
+		got := strings.Join(texts, "|")
 		if got != c.want {
 			t.Errorf("%s: atom %q, want %q", c.str, got, c.want)
 		}
