@@ -242,26 +242,59 @@ func (f *facts) readSections(r io.ReaderAt, size int64) {
 	if ef.SectionByType(elf.SHT_DYNSYM) == nil {
 		return
 	}
-	syms, err := ef.DynamicSymbols()
+	f.defined, f.imports = map[string]bool{}, map[string]bool{}
+	f.dynamicSymbols(ef)
+}
+
+// dynamicSymbols walks the dynamic symbol table for the names of interest
+// (debug/elf's DynamicSymbols would allocate every name and resolve every
+// version, which on a large library costs more than the rest of the
+// analysis). The table and its string table were checked by readSections.
+func (f *facts) dynamicSymbols(ef *elf.File) {
+	symSec := ef.SectionByType(elf.SHT_DYNSYM)
+	syms, err := symSec.Data()
 	if err != nil {
 		return
 	}
-	f.defined, f.imports = map[string]bool{}, map[string]bool{}
-	for _, s := range syms {
-		name := s.Name
-		if s.Section == elf.SHN_UNDEF {
-			switch name {
+	strs, err := ef.Sections[symSec.Link].Data()
+	if err != nil {
+		return
+	}
+	entSize := 16
+	if ef.Class == elf.ELFCLASS64 {
+		entSize = 24
+	}
+	bo := ef.ByteOrder
+	for off := entSize; off+entSize <= len(syms); off += entSize { // entry 0 is the null symbol
+		e := syms[off : off+entSize]
+		var nameOff uint32
+		var info byte
+		var shndx uint16
+		if entSize == 24 {
+			nameOff, info, shndx = bo.Uint32(e[0:4]), e[4], bo.Uint16(e[6:8])
+		} else {
+			nameOff, info, shndx = bo.Uint32(e[0:4]), e[12], bo.Uint16(e[14:16])
+		}
+		if int64(nameOff) >= int64(len(strs)) {
+			continue
+		}
+		name := strs[nameOff:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if elf.SectionIndex(shndx) == elf.SHN_UNDEF {
+			switch string(name) {
 			case "dlsym", "dlvsym", "ptrace":
-				f.imports[name] = true
+				f.imports[string(name)] = true
 			}
 			continue
 		}
-		bind, typ := elf.ST_BIND(s.Info), elf.ST_TYPE(s.Info)
+		bind, typ := elf.ST_BIND(info), elf.ST_TYPE(info)
 		if (bind == elf.STB_GLOBAL || bind == elf.STB_WEAK) && (typ == elf.STT_FUNC || typ == elf.STT_GNU_IFUNC) {
-			if _, ok := hookedSymbols[name]; ok {
-				f.defined[name] = true
+			if _, ok := hookedSymbols[string(name)]; ok {
+				f.defined[string(name)] = true
 			}
-			if ioSymbols[name] {
+			if ioSymbols[string(name)] {
 				f.definedIO++
 			}
 		}
