@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path"
 	"sync"
@@ -143,7 +144,10 @@ func (la *layerAnalysis) visit(ctx context.Context, e *layer.Entry, r io.Reader)
 		la.mu.Unlock()
 		return nil
 	}
-	weight := min(e.Size, la.s.opts.SpillSize) + 4096
+	weight := int64(4096) // a spooled file's copy buffer
+	if e.Size <= la.s.opts.SpillSize {
+		weight = int64(1) << contentClass(e.Size) // the pooled buffer it is read into
+	}
 	if err := la.mem.Acquire(ctx, weight); err != nil {
 		return err
 	}
@@ -167,11 +171,12 @@ func (la *layerAnalysis) visit(ctx context.Context, e *layer.Entry, r io.Reader)
 // parsers; bounded memory is needed by everyone).
 func (la *layerAnalysis) read(e *layer.Entry, r io.Reader) (analyzer.Content, func(), error) {
 	if e.Size <= la.s.opts.SpillSize {
-		buf := make([]byte, e.Size)
+		buf, release := getContentBuffer(e.Size)
 		if _, err := io.ReadFull(r, buf); err != nil {
+			release()
 			return nil, nil, fmt.Errorf("scan: %w: %s: %v", layer.ErrCorrupt, e.Path, err)
 		}
-		return memContent{Reader: bytes.NewReader(buf), b: buf}, func() {}, nil
+		return memContent{Reader: bytes.NewReader(buf), b: buf}, release, nil
 	}
 	f, err := os.CreateTemp(la.s.opts.TempDir, "picket-spill-*")
 	if err != nil {
@@ -287,4 +292,32 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.fn(int64(n))
 	}
 	return n, err
+}
+
+// Content buffers are recycled through pools by power-of-two size class
+// (4 KiB up to the largest spill size): reading every file of a layer
+// into fresh memory cost more in allocation, zeroing and page faults than
+// some analyzers cost. Analyzers only read content during Analyze and
+// results hold no []byte, so a buffer is free once its file is analysed.
+const minContentClass = 12 // 4 KiB
+
+var contentPools [40]sync.Pool
+
+// contentClass is the pool class of an n-byte file.
+func contentClass(n int64) int {
+	return max(bits.Len64(uint64(max(n-1, 0))), minContentClass)
+}
+
+func getContentBuffer(n int64) ([]byte, func()) {
+	class := contentClass(n)
+	if class >= len(contentPools) {
+		return make([]byte, n), func() {}
+	}
+	p := &contentPools[class]
+	bp, _ := p.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 1<<class)
+		bp = &b
+	}
+	return (*bp)[:n], func() { p.Put(bp) }
 }

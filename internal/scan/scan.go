@@ -152,8 +152,9 @@ func New(opts ...Option) *Scanner {
 	if o.SpillSize <= 0 {
 		o.SpillSize = DefaultSpillSize
 	}
-	if o.MemoryBudget < o.SpillSize+4096 {
-		o.MemoryBudget = max(DefaultMemoryBudget, o.SpillSize+4096)
+	// The budget must hold the largest content buffer (a power of two).
+	if largest := int64(1) << contentClass(o.SpillSize); o.MemoryBudget < largest {
+		o.MemoryBudget = max(DefaultMemoryBudget, largest)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
