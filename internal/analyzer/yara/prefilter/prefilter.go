@@ -700,7 +700,7 @@ func singleRune(t *syntax.Regexp) (string, bool) {
 		return string(r[0]), true
 	}
 	if len(r) == 4 && r[0] == r[1] && r[2] == r[3] && r[0] < 0x80 && r[2] < 0x80 &&
-		strings.ToLower(string(r[0])) == strings.ToLower(string(r[2])) {
+		strings.EqualFold(string(r[0]), string(r[2])) {
 		return strings.ToLower(string(r[0])), true
 	}
 	return "", false
