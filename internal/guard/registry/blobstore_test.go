@@ -65,21 +65,7 @@ func TestBlobsFromStorage(t *testing.T) {
 		return 0
 	}
 	get := func(method, repo, digest, tok string, hdr map[string]string) (*http.Response, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest(method, e.srv.URL+"/v2/"+ns+"/"+repo+"/blobs/"+digest, nil)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return e.request(method, "/v2/"+ns+"/"+repo+"/blobs/"+digest, tok, nil, hdr)
 	}
 
 	cases := []struct {

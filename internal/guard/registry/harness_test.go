@@ -251,6 +251,14 @@ func (e *env) token(user string, scopes ...string) string {
 // and body.
 func (e *env) do(method, path, tok string, body []byte, hdr map[string]string) (int, string) {
 	e.t.Helper()
+	resp, b := e.request(method, path, tok, body, hdr)
+	return resp.StatusCode, string(b)
+}
+
+// request sends one request to the guard and returns the response with its
+// body read.
+func (e *env) request(method, path, tok string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -273,7 +281,7 @@ func (e *env) do(method, path, tok string, body []byte, hdr map[string]string) (
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, b
 }
 
 // remoteOpts are go-containerregistry options logging in to the guard as

@@ -1,8 +1,11 @@
 package rules
 
 import (
+	"os"
 	"path"
 	"reflect"
+	"sync"
+	"syscall"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -35,6 +38,9 @@ var Variables = []string{
 //	mining_pool(string) bool         host, ip, host:port or URL is a mining pool (Options.MiningPools)
 //	malicious(string) bool           ... is a known-malicious indicator (Options.Malicious)
 //	malicious_addr(string, uint) bool ip (and port) is a known-malicious indicator
+//	host_pid_ns(uint) bool           the PID namespace inode is the agent's own (the
+//	                                 host's: a process in a container's cgroup that is
+//	                                 still in it is the runtime setting the container up)
 //
 // The intel sets may be nil (the functions then never match).
 func Env(mining, malicious *Intel) (*cel.Env, error) {
@@ -89,6 +95,13 @@ func Env(mining, malicious *Intel) (*cel.Env, error) {
 					s, _ := v.Value().(string)
 					return types.Bool(malicious.Match(s))
 				}))),
+		cel.Function("host_pid_ns",
+			cel.Overload("host_pid_ns_uint", []*cel.Type{cel.UintType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					n, _ := v.Value().(uint64)
+					own := ownPidNS()
+					return types.Bool(own != 0 && n == own)
+				}))),
 		cel.Function("malicious_addr",
 			cel.Overload("malicious_addr_string_uint", []*cel.Type{cel.StringType, cel.UintType}, cel.BoolType,
 				cel.BinaryBinding(func(ip, port ref.Val) ref.Val {
@@ -101,6 +114,19 @@ func Env(mining, malicious *Intel) (*cel.Env, error) {
 				}))),
 	)
 }
+
+// ownPidNS is the inode of the agent's PID namespace (0 when unknown).
+var ownPidNS = sync.OnceValue(func() uint64 {
+	fi, err := os.Stat("/proc/self/ns/pid")
+	if err != nil {
+		return 0
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0
+	}
+	return st.Ino
+})
 
 // Zero values stand in for the event's absent parts.
 var (

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/picket-cdr/picket/internal/policy"
@@ -113,9 +114,20 @@ func TestDefaultRules(t *testing.T) {
 			[]*event.Event{open(ctr, "sh", "/sys/fs/cgroup/rdma/release_agent", true, 1), open(ctr, "sh", "/tmp/cg/x/notify_on_release", true, 1)},
 			[]*event.Event{open(ctr, "cat", "/sys/fs/cgroup/rdma/release_agent", false, 0)}},
 		{"mount-in-container",
-			[]*event.Event{{Kind: event.MountOp, Container: ctr, Mount: &event.Mount{Source: "/dev/sda1", Target: "/mnt", FSType: "ext4"}}},
+			[]*event.Event{{Kind: event.MountOp, Container: ctr, Mount: &event.Mount{Source: "/dev/sda1", Target: "/mnt", FSType: "ext4"}},
+				// The same bind mount as runc's self-clone, from a process in the container's PID namespace.
+				{Kind: event.MountOp, Container: ctr, Proc: event.Process{Comm: "runc", Exe: "/usr/sbin/runc", PidNS: otherPidNS},
+					Mount: &event.Mount{Source: "/proc/self/exe", Target: "/var/run/docker/runtime-runc/moby/abc/runc.x1"}},
+				// runc in the host's PID namespace mounting anything else.
+				{Kind: event.MountOp, Container: ctr, Proc: event.Process{Comm: "runc", Exe: "/usr/sbin/runc", PidNS: hostPidNS(t)},
+					Mount: &event.Mount{Source: "/dev/sda1", Target: "/var/run/docker/runtime-runc/moby/abc/runc.x1"}}},
 			[]*event.Event{{Kind: event.MountOp, Container: host, Mount: &event.Mount{Source: "tmpfs", Target: "/run/x", FSType: "tmpfs"}},
-				{Kind: event.MountOp, Container: ctr, Proc: event.Process{Comm: "runc:[2:INIT]"}, Mount: &event.Mount{Source: "proc", Target: "/proc", FSType: "proc"}}}},
+				{Kind: event.MountOp, Container: ctr, Proc: event.Process{Comm: "runc:[2:INIT]"}, Mount: &event.Mount{Source: "proc", Target: "/proc", FSType: "proc"}},
+				// runc's cloned-binary bind mount and its read-only remount (CVE-2024-21626 fix).
+				{Kind: event.MountOp, Container: ctr, Proc: event.Process{Comm: "runc", Exe: "/usr/sbin/runc", PidNS: hostPidNS(t)},
+					Mount: &event.Mount{Source: "/proc/self/exe", Target: "/var/run/docker/runtime-runc/moby/abc/runc.x1", Flags: 4096}},
+				{Kind: event.MountOp, Container: ctr, Proc: event.Process{Comm: "runc", Exe: "/usr/sbin/runc", PidNS: hostPidNS(t)},
+					Mount: &event.Mount{Target: "/run/containerd/runc/k8s.io/abc/runc.x1", Flags: 4129}}}},
 		{"setns-in-container",
 			[]*event.Event{{Kind: event.Setns, Container: ctr, NS: &event.NS{Flags: 0x20000}}, exec(ctr, "nsenter", "/bin/busybox", "nsenter", "-t", "1", "-m", "sh")},
 			[]*event.Event{{Kind: event.Setns, Container: host, NS: &event.NS{Flags: 0x20000}}, exec(ctr, "chroot", "/usr/sbin/chroot", "chroot", "/x")}},
@@ -138,9 +150,17 @@ func TestDefaultRules(t *testing.T) {
 		{"fileless-exec",
 			[]*event.Event{exec(ctr, "3", "/memfd:x (deleted)"), exec(host, "x", "memfd:payload"),
 				with(exec(ctr, "3", "/x"), func(ev *event.Event) { ev.Proc.ExeDeleted = true }),
-				with(exec(ctr, "3", "/x"), func(ev *event.Event) { ev.Proc.Filename = "/dev/fd/3" })},
+				with(exec(ctr, "3", "/x"), func(ev *event.Event) { ev.Proc.Filename = "/dev/fd/3" }),
+				// The same as runc's re-exec, but in the container's PID namespace.
+				with(exec(ctr, "runc", "/dev/fd/6", "runc", "init"), func(ev *event.Event) {
+					ev.Proc.Filename, ev.Proc.ParentExe, ev.Proc.PidNS = "/dev/fd/6", "/usr/sbin/runc", otherPidNS
+				})},
 			[]*event.Event{exec(ctr, "memfd", "/usr/bin/memfd"),
-				with(exec(host, "runc", "/memfd:runc_cloned:/proc/self/exe (deleted)", "runc", "init"), func(ev *event.Event) { ev.Proc.Filename = "/dev/fd/6" })}},
+				with(exec(host, "runc", "/memfd:runc_cloned:/proc/self/exe (deleted)", "runc", "init"), func(ev *event.Event) { ev.Proc.Filename = "/dev/fd/6" }),
+				// runc re-executing its read-only bind-mounted self, in the host's PID namespace.
+				with(exec(ctr, "runc", "/dev/fd/6", "runc", "init"), func(ev *event.Event) {
+					ev.Proc.Filename, ev.Proc.ParentExe, ev.Proc.PidNS = "/dev/fd/6", "/usr/sbin/runc", hostPidNS(t)
+				})}},
 		{"kernel-module-load",
 			[]*event.Event{{Kind: event.ModuleLoad, Container: ctr, Proc: event.Process{Comm: "python3"}, Module: &event.Module{FD: 3}, Ret: -1},
 				{Kind: event.ModuleLoad, Container: host, Proc: event.Process{Comm: "evil"}, Module: &event.Module{Name: "rootkit"}}},
@@ -582,4 +602,18 @@ func BenchmarkEvalConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// otherPidNS is a PID namespace inode that is not the test's.
+const otherPidNS = 4026532999
+
+// hostPidNS is the test process's PID namespace inode (the agent's, for
+// host_pid_ns).
+func hostPidNS(t *testing.T) uint32 {
+	t.Helper()
+	fi, err := os.Stat("/proc/self/ns/pid")
+	if err != nil {
+		t.Skipf("no /proc/self/ns/pid: %v", err)
+	}
+	return uint32(fi.Sys().(*syscall.Stat_t).Ino)
 }

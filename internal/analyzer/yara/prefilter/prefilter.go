@@ -595,15 +595,7 @@ func required(t *syntax.Regexp) []string {
 			return required(t.Sub[0])
 		}
 	case syntax.OpAlternate:
-		var out []string
-		for _, sub := range t.Sub {
-			r := required(sub)
-			if r == nil || len(out)+len(r) > maxAlternatives {
-				return nil
-			}
-			out = append(out, r...)
-		}
-		return out
+		return union(t.Sub, required)
 	case syntax.OpConcat:
 		var best []string
 		consider := func(c []string) {
@@ -616,13 +608,7 @@ func required(t *syntax.Regexp) []string {
 		cur := []string{""}
 		for _, sub := range t.Sub {
 			if ex := exact(sub); ex != nil && len(cur)*len(ex) <= maxAlternatives {
-				next := make([]string, 0, len(cur)*len(ex))
-				for _, a := range cur {
-					for _, b := range ex {
-						next = append(next, a+b)
-					}
-				}
-				cur = next
+				cur = cross(cur, ex)
 				continue
 			}
 			consider(cur)
@@ -640,6 +626,31 @@ func required(t *syntax.Regexp) []string {
 		return best
 	}
 	return nil
+}
+
+// union is the strings of every alternative (nil when one has none, or
+// there are too many).
+func union(subs []*syntax.Regexp, of func(*syntax.Regexp) []string) []string {
+	var out []string
+	for _, sub := range subs {
+		r := of(sub)
+		if r == nil || len(out)+len(r) > maxAlternatives {
+			return nil
+		}
+		out = append(out, r...)
+	}
+	return out
+}
+
+// cross is every a followed by every b.
+func cross(as, bs []string) []string {
+	out := make([]string, 0, len(as)*len(bs))
+	for _, a := range as {
+		for _, b := range bs {
+			out = append(out, a+b)
+		}
+	}
+	return out
 }
 
 // exact returns every string t matches when they are few (nil otherwise).
@@ -660,15 +671,7 @@ func exact(t *syntax.Regexp) []string {
 			return append(ex, "")
 		}
 	case syntax.OpAlternate:
-		var out []string
-		for _, sub := range t.Sub {
-			ex := exact(sub)
-			if ex == nil || len(out)+len(ex) > maxAlternatives {
-				return nil
-			}
-			out = append(out, ex...)
-		}
-		return out
+		return union(t.Sub, exact)
 	case syntax.OpConcat:
 		out := []string{""}
 		for _, sub := range t.Sub {
@@ -676,13 +679,7 @@ func exact(t *syntax.Regexp) []string {
 			if ex == nil || len(out)*len(ex) > maxAlternatives {
 				return nil
 			}
-			next := make([]string, 0, len(out)*len(ex))
-			for _, a := range out {
-				for _, b := range ex {
-					next = append(next, a+b)
-				}
-			}
-			out = next
+			out = cross(out, ex)
 		}
 		return out
 	}
