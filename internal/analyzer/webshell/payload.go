@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // Bounds on decoding string literals.
@@ -122,9 +123,15 @@ func decodeBase64(b []byte) []byte {
 }
 
 // inflate tries raw deflate, zlib and gzip, reading at most limit bytes.
+// flateReaders recycles raw DEFLATE readers: most candidate payloads are
+// not compressed at all, and each new reader allocates its window.
+var flateReaders = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
 func inflate(b []byte, limit int) []byte {
+	fr := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(fr)
 	readers := []func() (io.Reader, error){
-		func() (io.Reader, error) { return flate.NewReader(bytes.NewReader(b)), nil },
+		func() (io.Reader, error) { return fr, fr.(flate.Resetter).Reset(bytes.NewReader(b), nil) },
 		func() (io.Reader, error) { return zlib.NewReader(bytes.NewReader(b)) },
 		func() (io.Reader, error) { return gzip.NewReader(bytes.NewReader(b)) },
 	}

@@ -128,7 +128,15 @@ func (webshell) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.Resu
 		b    []byte
 		base int64
 	}
+	data, inMemory := analyzer.Bytes(in.Content)
 	read := func(off, n int64) error {
+		if inMemory && off+n <= int64(len(data)) { // scored where it is: nothing writes to it
+			parts = append(parts, struct {
+				b    []byte
+				base int64
+			}{data[off : off+n], off})
+			return nil
+		}
 		b := make([]byte, n)
 		m, err := in.Content.ReadAt(b, off)
 		if m < len(b) && err != nil && err != io.EOF {
