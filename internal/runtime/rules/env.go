@@ -1,11 +1,9 @@
 package rules
 
 import (
-	"os"
 	"path"
 	"reflect"
 	"sync"
-	"syscall"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -14,6 +12,7 @@ import (
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/picket-cdr/picket/internal/runtime/event"
+	"github.com/picket-cdr/picket/internal/runtime/sensor/procfs"
 )
 
 // Variables are the names rule conditions may read: the json names of the
@@ -116,17 +115,7 @@ func Env(mining, malicious *Intel) (*cel.Env, error) {
 }
 
 // ownPidNS is the inode of the agent's PID namespace (0 when unknown).
-var ownPidNS = sync.OnceValue(func() uint64 {
-	fi, err := os.Stat("/proc/self/ns/pid")
-	if err != nil {
-		return 0
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0
-	}
-	return st.Ino
-})
+var ownPidNS = sync.OnceValue(func() uint64 { return uint64(procfs.NSInode("/proc/self/ns/pid")) })
 
 // Zero values stand in for the event's absent parts.
 var (

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/picket-cdr/picket/internal/policy"
 	"github.com/picket-cdr/picket/internal/runtime/event"
+	"github.com/picket-cdr/picket/internal/runtime/sensor/procfs"
 )
 
 const trailsDir = "../../../../shared/data/trails"
@@ -611,9 +611,9 @@ const otherPidNS = 4026532999
 // host_pid_ns).
 func hostPidNS(t *testing.T) uint32 {
 	t.Helper()
-	fi, err := os.Stat("/proc/self/ns/pid")
-	if err != nil {
-		t.Skipf("no /proc/self/ns/pid: %v", err)
+	n := procfs.NSInode("/proc/self/ns/pid")
+	if n == 0 {
+		t.Skip("no /proc/self/ns/pid")
 	}
-	return uint32(fi.Sys().(*syscall.Stat_t).Ino)
+	return n
 }

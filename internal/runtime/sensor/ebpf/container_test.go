@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -386,10 +385,7 @@ func TestContainerBehaviours(t *testing.T) {
 		// runc's own set-up runs in the container's cgroup but still in the
 		// host's PID namespace (its cloned-binary mount and re-exec, the
 		// CVE-2024-21626 fix): not the container's doing.
-		var hostPidNS uint32
-		if fi, err := os.Stat("/proc/self/ns/pid"); err == nil {
-			hostPidNS = uint32(fi.Sys().(*syscall.Stat_t).Ino)
-		}
+		hostPidNS := procfs.NSInode("/proc/self/ns/pid")
 		kinds := map[event.Kind]int{}
 		for _, e := range c.all(func(e *event.Event) bool {
 			return e.Proc.CgroupID == p.CgroupID && (e.Proc.PidNS == 0 || e.Proc.PidNS != hostPidNS)

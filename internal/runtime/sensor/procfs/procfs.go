@@ -122,8 +122,8 @@ func (f *FS) Process(pid uint32) (event.Process, error) {
 	if cmd, err := readLimited(filepath.Join(dir, "cmdline"), MaxArgBytes); err == nil {
 		p.Args = SplitArgs(cmd, MaxArgs)
 	}
-	p.MntNS = nsInode(filepath.Join(dir, "ns", "mnt"))
-	p.PidNS = nsInode(filepath.Join(dir, "ns", "pid"))
+	p.MntNS = NSInode(filepath.Join(dir, "ns", "mnt"))
+	p.PidNS = NSInode(filepath.Join(dir, "ns", "pid"))
 	if cg, err := os.ReadFile(filepath.Join(dir, "cgroup")); err == nil {
 		if path, ok := CgroupV2Path(cg); ok {
 			p.CgroupID = f.CgroupID(path)
@@ -308,7 +308,9 @@ func trimDeleted(s string) (string, bool) {
 	return s, strings.HasPrefix(s, "/memfd:")
 }
 
-func nsInode(link string) uint32 {
+// NSInode is the inode number of a namespace link
+// ("/proc/self/ns/pid" reads "pid:[4026531836]"), 0 when it cannot be read.
+func NSInode(link string) uint32 {
 	s, err := os.Readlink(link) // "mnt:[4026531841]"
 	if err != nil {
 		return 0
