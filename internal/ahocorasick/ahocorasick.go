@@ -16,6 +16,8 @@
 // The secret, web-shell and ELF analyzers search file contents with it.
 package ahocorasick
 
+import "slices"
+
 // Matcher is a compiled pattern set. It is safe for concurrent use; each
 // goroutine scanning a stream needs its own Scanner.
 type Matcher struct {
@@ -26,6 +28,7 @@ type Matcher struct {
 	firstOut int32     // premultiplied states >= firstOut have outputs
 	pats     []string  // patterns as given
 	exact    []bool    // case-sensitive patterns
+	anyExact bool
 	maxLen   int
 	nstates  int
 }
@@ -49,7 +52,7 @@ var lower = func() (t [256]byte) {
 func New(pats []string, exact []bool) *Matcher {
 	ex := make([]bool, len(pats))
 	copy(ex, exact)
-	m := &Matcher{pats: pats, exact: ex}
+	m := &Matcher{pats: pats, exact: ex, anyExact: slices.Contains(ex, true)}
 	// Classes: one per byte value (lower-cased) that some pattern uses,
 	// class 0 for all others. The automaton is built over classes.
 	used := [256]bool{}
@@ -161,8 +164,7 @@ func (m *Matcher) Len() int { return len(m.pats) }
 // Pattern returns pattern id as given to New.
 func (m *Matcher) Pattern(id int) string { return m.pats[id] }
 
-// MaxLen is the length of the longest pattern: a stream's scanner needs the
-// MaxLen-1 bytes before each chunk (see Scanner.Feed).
+// MaxLen is the length of the longest pattern.
 func (m *Matcher) MaxLen() int { return m.maxLen }
 
 // States is the number of automaton states.
@@ -173,7 +175,7 @@ func (m *Matcher) States() int { return m.nstates }
 // returns false and then returns false.
 func (m *Matcher) Find(buf []byte, fn func(id, start int) bool) bool {
 	s := Scanner{m: m}
-	return s.Feed(buf, 0, 0, func(id int, start int64) bool { return fn(id, int(start)) })
+	return s.Feed(buf, 0, func(id int, start int64) bool { return fn(id, int(start)) })
 }
 
 // Scanner runs a Matcher over consecutive chunks of a stream.
@@ -181,6 +183,7 @@ type Scanner struct {
 	m     *Matcher
 	state int32
 	pend  []match // the second half's matches, reported after the first's
+	tail  []byte  // the stream's last MaxLen-1 bytes before the chunk, to check exact patterns that straddle chunks
 }
 
 type match struct {
@@ -195,19 +198,30 @@ func (m *Matcher) NewScanner() *Scanner { return &Scanner{m: m} }
 // time: it bounds the matches held back to keep them in order.
 const block = 64 << 10
 
-// Feed scans buf[from:], where buf[:from] holds the bytes just before it in
-// the stream (at least MaxLen-1 of them unless the stream is shorter: they
-// are needed to check exact patterns that straddle chunks), and base is the
-// stream offset of buf[0]. It reports matches that end in buf[from:] to fn
-// in order, with the stream offset of their start, and returns false as
-// soon as fn does (the scanner must not be fed again then).
-func (s *Scanner) Feed(buf []byte, from int, base int64, fn func(id int, start int64) bool) bool {
-	for from < len(buf) {
-		end := min(len(buf), from+block)
-		if !s.feed(buf[:end], from, base, fn) {
+// Feed scans the stream's next chunk; base is the stream offset of
+// chunk[0]. It reports the matches that end in the chunk to fn in order,
+// with the stream offset of their start (a match may start in earlier
+// chunks), and returns false as soon as fn does (the scanner must not be
+// fed again then).
+func (s *Scanner) Feed(chunk []byte, base int64, fn func(id int, start int64) bool) bool {
+	for from := 0; from < len(chunk); {
+		end := min(len(chunk), from+block)
+		if !s.feed(chunk[:end], from, base, fn) {
 			return false
 		}
 		from = end
+	}
+	if s.m.anyExact {
+		// Keep the last bytes for exact patterns that straddle chunks.
+		keep := s.m.maxLen - 1
+		if len(chunk) >= keep {
+			s.tail = append(s.tail[:0], chunk[len(chunk)-keep:]...)
+		} else {
+			s.tail = append(s.tail, chunk...)
+			if len(s.tail) > keep {
+				s.tail = append(s.tail[:0], s.tail[len(s.tail)-keep:]...)
+			}
+		}
 	}
 	return true
 }
@@ -281,7 +295,7 @@ func (s *Scanner) report(buf []byte, i int, st int32, base int64, fn func(int, i
 	for _, id := range m.out[st/int32(m.nclass)] {
 		p := m.pats[id]
 		start := i - len(p) + 1
-		if m.exact[id] && (start < 0 || string(buf[start:i+1]) != p) {
+		if m.exact[id] && !s.exactAt(buf, start, i, p) {
 			continue
 		}
 		if !fn(int(id), base+int64(start)) {
@@ -289,4 +303,17 @@ func (s *Scanner) report(buf []byte, i int, st int32, base int64, fn func(int, i
 		}
 	}
 	return true
+}
+
+// exactAt reports whether the bytes from start to i of the stream (start
+// may be before buf, in the previous chunks' tail) are p, case included.
+func (s *Scanner) exactAt(buf []byte, start, i int, p string) bool {
+	if start >= 0 {
+		return string(buf[start:i+1]) == p
+	}
+	need := -start
+	if need > len(s.tail) {
+		return false // before the stream's first byte
+	}
+	return p[:need] == string(s.tail[len(s.tail)-need:]) && p[need:] == string(buf[:i+1])
 }

@@ -124,22 +124,17 @@ const literalChunk = 256 << 10
 // when reading fails or ctx ends.
 func streamLiterals(ctx context.Context, m *ahocorasick.Matcher, c io.ReaderAt, size int64, record func(int, int64) bool) bool {
 	sc := m.NewScanner()
-	keep := max(m.MaxLen()-1, 0)
-	buf := make([]byte, keep+literalChunk)
-	have := 0 // bytes of the previous chunk kept at the start of buf
+	buf := make([]byte, literalChunk)
 	for off := int64(0); off < size; {
 		if ctx.Err() != nil {
 			return false
 		}
-		n, err := c.ReadAt(buf[have:have+int(min(literalChunk, size-off))], off)
+		n, err := c.ReadAt(buf[:min(literalChunk, size-off)], off)
 		if n == 0 {
 			return err == io.EOF
 		}
-		sc.Feed(buf[:have+n], have, off-int64(have), record)
+		sc.Feed(buf[:n], off, record)
 		off += int64(n)
-		k := min(keep, have+n)
-		copy(buf, buf[have+n-k:have+n])
-		have = k
 	}
 	return true
 }

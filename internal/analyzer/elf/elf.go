@@ -357,39 +357,33 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte, found []
 		}
 		return true
 	}
-	keep := m.MaxLen() - 1
 	if int64(len(data)) < f.size {
 		data = nil
 	}
 	var buf []byte
 	if data == nil {
-		buf = make([]byte, keep+chunk)
+		buf = make([]byte, chunk)
 	}
 	var all [256]int64
-	have := 0 // bytes of the previous chunk kept at the start of buf
 	for off := int64(0); off < f.size; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var cur []byte // this chunk's bytes
 		if data != nil {
-			n := min(chunk, f.size-off)
-			if sc != nil {
-				sc.Feed(data[:off+n], int(off), 0, record)
-			}
-			cur = data[off : off+n]
+			cur = data[off : off+min(chunk, f.size-off)]
 		} else {
-			n, err := r.ReadAt(buf[have:have+int(min(chunk, f.size-off))], off)
+			n, err := r.ReadAt(buf[:min(chunk, f.size-off)], off)
 			if n == 0 && err != nil {
 				if err == io.EOF {
 					break
 				}
 				return err
 			}
-			if sc != nil {
-				sc.Feed(buf[:have+n], have, off-int64(have), record)
-			}
-			cur = buf[have : have+n]
+			cur = buf[:n]
+		}
+		if sc != nil {
+			sc.Feed(cur, off, record)
 		}
 		n := int64(len(cur))
 		var ch [256]int64
@@ -406,12 +400,6 @@ func (f *facts) stream(ctx context.Context, r io.ReaderAt, data []byte, found []
 			}
 		}
 		off += n
-		if data == nil {
-			// Keep the last bytes for patterns that straddle chunks.
-			k := min(keep, have+int(n))
-			copy(buf, buf[have+int(n)-k:have+int(n)])
-			have = k
-		}
 	}
 	f.hits = hits
 	f.entropy = entropy(&all)
