@@ -40,7 +40,6 @@ type engine struct {
 	rulesets                 map[string]string // namespace -> rule set label
 }
 
-// ruleSet is compiled rules with their idle scanners.
 // setFilter is a default rule set's prefilter: its atoms, as literals for
 // the scanner's shared search of ELF files and as an automaton for files
 // the analyzer searches itself.
@@ -63,6 +62,7 @@ func (f *setFilter) search(data []byte) func(int) bool {
 	return func(id int) bool { return found[id] }
 }
 
+// ruleSet is compiled rules with their idle scanners.
 type ruleSet struct {
 	rules *libyara.Rules
 	idle  chan *libyara.Scanner

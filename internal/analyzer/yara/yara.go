@@ -270,7 +270,8 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	// Default sets whose rules cannot match, told by the atoms the
 	// scanner found (ELF files, the native set) or found here in content
 	// already in memory, are skipped.
-	data, inMemory := analyzer.Bytes(in.Content)
+	buf, inMemory := analyzer.Bytes(in.Content)
+	inMemory = inMemory && int64(len(buf)) == size
 	sets = slices.DeleteFunc(sets, func(rs *ruleSet) bool {
 		var f *setFilter
 		switch rs {
@@ -285,8 +286,8 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 			return false
 		case rs == eng.native && len(in.Literals) == len(f.atoms):
 			seen = func(id int) bool { return in.Literals[id].Count > 0 }
-		case inMemory && int64(len(data)) == size:
-			seen = f.search(data)
+		case inMemory:
+			seen = f.search(buf)
 		default:
 			return false
 		}
@@ -306,7 +307,6 @@ func (a *Analyzer) Analyze(ctx context.Context, in *analyzer.Input) (*analyzer.R
 	// Content in memory is scanned where it is; other small files are read
 	// once into a buffer for all rule sets; large files spooled to a
 	// temporary file are mapped by libyara.
-	buf, inMemory := analyzer.Bytes(in.Content)
 	fd, mapped := in.Content.(interface{ Fd() uintptr })
 	mapped = mapped && !inMemory && size > 1<<20
 	if !inMemory && !mapped {

@@ -160,41 +160,31 @@ func (c *cparser) tok() string {
 }
 
 func (c *cparser) expr() (node, error) {
-	var or orNode
-	for {
-		n, err := c.and()
-		if err != nil {
-			return nil, err
-		}
-		or = append(or, n)
-		if c.tok() != "or" {
-			break
-		}
-		c.i++
-	}
-	if len(or) == 1 {
-		return or[0], nil
-	}
-	return or, nil
+	return c.chain("or", c.and, func(ns []node) node { return orNode(ns) })
 }
 
 func (c *cparser) and() (node, error) {
-	var and andNode
+	return c.chain("and", c.unary, func(ns []node) node { return andNode(ns) })
+}
+
+// chain parses operands joined by op; more than one are joined by join.
+func (c *cparser) chain(op string, operand func() (node, error), join func([]node) node) (node, error) {
+	var ns []node
 	for {
-		n, err := c.unary()
+		n, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		and = append(and, n)
-		if c.tok() != "and" {
+		ns = append(ns, n)
+		if c.tok() != op {
 			break
 		}
 		c.i++
 	}
-	if len(and) == 1 {
-		return and[0], nil
+	if len(ns) == 1 {
+		return ns[0], nil
 	}
-	return and, nil
+	return join(ns), nil
 }
 
 func (c *cparser) unary() (node, error) {
