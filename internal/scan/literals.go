@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/picket-cdr/picket/internal/ahocorasick"
@@ -59,6 +60,13 @@ func newLiteralSet(as []analyzer.ELFLiteralSearcher) *literalSet {
 // analyzer takes part, the file is not ELF, or it cannot be read (the
 // analyzers then search for themselves).
 func (s *Scanner) searchLiterals(ctx context.Context, as []analyzer.Analyzer, c analyzer.Content) [][]analyzer.LiteralHit {
+	if !slices.ContainsFunc(as, func(a analyzer.Analyzer) bool { _, ok := a.(analyzer.ELFLiteralSearcher); return ok }) {
+		return nil
+	}
+	var magic [4]byte
+	if n, _ := c.ReadAt(magic[:], 0); n < 4 || string(magic[:]) != "\x7fELF" {
+		return nil
+	}
 	var group []analyzer.ELFLiteralSearcher
 	var names []string
 	var index []int // group slot -> index in as
@@ -72,10 +80,6 @@ func (s *Scanner) searchLiterals(ctx context.Context, as []analyzer.Analyzer, c 
 		}
 	}
 	if len(group) == 0 {
-		return nil
-	}
-	var magic [4]byte
-	if n, _ := c.ReadAt(magic[:], 0); n < 4 || string(magic[:]) != "\x7fELF" {
 		return nil
 	}
 	key := strings.Join(names, "\x00")
