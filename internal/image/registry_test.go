@@ -6,11 +6,9 @@ package image_test
 // internal/scan, which is why this is an external test package.
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,6 +32,7 @@ import (
 	"github.com/picket-cdr/picket/internal/inventory"
 	"github.com/picket-cdr/picket/internal/report"
 	"github.com/picket-cdr/picket/internal/scan"
+	"github.com/picket-cdr/picket/internal/testimage"
 	"github.com/picket-cdr/picket/internal/testregistry"
 )
 
@@ -59,31 +58,10 @@ func shared(t testing.TB, rel string) string {
 	return p
 }
 
-// alpineImage loads the shared alpine:3.10 docker save archive. tarball
-// reads the archive several times and cannot gunzip, so it is decompressed
-// to a temporary file first.
+// alpineImage loads the shared alpine:3.10 docker save archive.
 func alpineImage(t testing.TB) v1.Image {
 	t.Helper()
-	in, err := os.Open(shared(t, "images/alpine-3.10-docker-save.tar.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "alpine.tar")
-	out, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
+	p := testimage.Gunzip(t, shared(t, "images/alpine-3.10-docker-save.tar.gz"))
 	img, err := tarball.ImageFromPath(p, nil)
 	if err != nil {
 		t.Fatal(err)

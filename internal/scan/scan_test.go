@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/picket-cdr/picket/internal/image"
 	"github.com/picket-cdr/picket/internal/inventory"
 	"github.com/picket-cdr/picket/internal/layer"
+	"github.com/picket-cdr/picket/internal/testimage"
 )
 
 func TestAlpineDockerSave(t *testing.T) {
@@ -248,16 +248,8 @@ func TestLayerAttribution(t *testing.T) {
 func TestCompressedAndOCIArchives(t *testing.T) {
 	dir := t.TempDir()
 	// zstd-compressed docker save archive.
-	gz, err := os.Open(shared(t, "images/alpine-3.10-docker-save.tar.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gz.Close()
-	zr, err := gzip.NewReader(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(zr)
+	plainPath := testimage.Gunzip(t, shared(t, "images/alpine-3.10-docker-save.tar.gz"))
+	plain, err := os.ReadFile(plainPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,8 +258,6 @@ func TestCompressedAndOCIArchives(t *testing.T) {
 	if err := os.WriteFile(zst, enc.EncodeAll(plain, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	plainPath := filepath.Join(dir, "alpine.tar")
-	os.WriteFile(plainPath, plain, 0o644)
 	for _, ref := range []string{"docker-archive:" + zst, plainPath} {
 		if rep := scanRef(t, ref); len(rep.Packages) != 14 {
 			t.Errorf("%s: %d packages", ref, len(rep.Packages))

@@ -1,8 +1,13 @@
 package testimage
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,4 +47,34 @@ func require(t testing.TB, name string, build func(context.Context) (Image, erro
 		t.Fatalf("testimage: %s test image: %v", name, err)
 	}
 	return img
+}
+
+// Gunzip decompresses a gzip file (a shared `docker save` archive, say)
+// into the test's temporary directory and returns the new file's path:
+// go-containerregistry's tarball reader reads an archive several times and
+// cannot gunzip.
+func Gunzip(t testing.TB, src string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	dst := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".gz"))
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		out.Close()
+		t.Fatalf("%s: %v", src, err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }

@@ -1,14 +1,11 @@
 package registry_test
 
 import (
-	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,7 +117,7 @@ func TestDockerAndCraneFlow(t *testing.T) {
 	if out, err := run(t, craneCfg, "", crane, "auth", "login", e.host, "-u", "dev", "-p", users["dev"]); err != nil {
 		t.Fatalf("crane auth login: %v\n%s", err, out)
 	}
-	alpineTar := gunzip(t, alpineGz)
+	alpineTar := testimage.Gunzip(t, alpineGz)
 	vuln := e.ref("alpine:3.10")
 	if out, err := run(t, craneCfg, "", crane, "push", "--insecure", alpineTar, vuln); err != nil {
 		t.Fatalf("crane push as developer: %v\n%s", err, out)
@@ -189,29 +186,4 @@ func TestDockerAndCraneFlow(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func gunzip(t *testing.T, p string) string {
-	t.Helper()
-	in, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "image.tar")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(f, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
